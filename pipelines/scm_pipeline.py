@@ -1,0 +1,55 @@
+"""The plain dlt pipeline script (what `dlt deploy` expects); `scm-export run` does the same.
+
+Settings come from .dlt/config.toml, .dlt/secrets.toml and SOURCES__SCM_SOURCE__* variables.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import dlt
+from dlt.common.pipeline import LoadInfo
+
+from scm_source import scm_source
+
+PIPELINE_NAME = "scm_export"
+DATASET_NAME = "scm"
+
+
+def make_pipeline(
+    pipeline_name: str = PIPELINE_NAME,
+    destination: Any = "duckdb",
+    dataset_name: str = DATASET_NAME,
+    **options: Any,
+) -> dlt.Pipeline:
+    """Progress goes to stderr every 10 s, so long runs show life and stdout stays for results."""
+    return dlt.pipeline(
+        pipeline_name=pipeline_name,
+        destination=destination,
+        dataset_name=dataset_name,
+        progress=dlt.progress.log(10, logger=sys.stderr, dump_system_stats=False),
+        **options,
+    )
+
+
+def row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Rows each table received in the last run."""
+    trace = pipeline.last_trace
+    info = trace.last_normalize_info if trace else None
+    return {
+        table: count
+        for table, count in (info.row_counts if info else {}).items()
+        if not table.startswith("_dlt")
+    }
+
+
+def load(pipeline: dlt.Pipeline, source: Any) -> LoadInfo:
+    info = pipeline.run(source)
+    info.raise_on_failed_jobs()
+    return info
+
+
+if __name__ == "__main__":
+    scm_pipeline = make_pipeline()
+    print(load(scm_pipeline, scm_source()))

@@ -1,0 +1,6 @@
+"""Huawei Cloud SSL Certificate Manager (SCM) as a dlt source."""
+
+from scm_source.errors import ScmApiError, ScmConfigError, ScmError, ScmResponseError
+from scm_source.source import scm_source
+
+__all__ = ["ScmApiError", "ScmConfigError", "ScmError", "ScmResponseError", "scm_source"]

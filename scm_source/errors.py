@@ -1,0 +1,54 @@
+"""Exceptions a user sees as one line: each says what is wrong and what to do."""
+
+from __future__ import annotations
+
+
+class ScmError(Exception):
+    """Base of every error scm-export reports to a person instead of a traceback."""
+
+
+class ScmConfigError(ScmError):
+    """A setting the API would reject or cannot be used; raised before any request is sent."""
+
+
+class ScmResponseError(ScmError):
+    """An answer that is not what the API documents (not JSON, missing list or total, bad field)."""
+
+
+class ScmApiError(ScmError):
+    """The API answered with an error status; carries what Huawei support needs to trace it."""
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        endpoint: str,
+        error_code: str | None,
+        error_msg: str | None,
+        request_id: str | None,
+        credential: str,
+    ) -> None:
+        self.status = status
+        self.endpoint = endpoint
+        self.error_code = error_code
+        self.error_msg = error_msg
+        self.request_id = request_id
+        self.credential = credential
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        hint = _STATUS_HINTS.get(self.status, "")
+        return (
+            f"SCM API answered HTTP {self.status} for GET {self.endpoint}"
+            f" (error_code={self.error_code or '-'}, error_msg={self.error_msg or '-'},"
+            f" request_id={self.request_id or '-'}, credential={self.credential}){hint}"
+        )
+
+
+_STATUS_HINTS = {
+    400: ": a query parameter was refused; check the source settings",
+    401: ": authentication failed; renew or correct the credentials",
+    403: ": access denied; grant the IAM user SCM read permission (e.g. SCM ReadOnlyAccess)",
+    404: ": wrong path; check that `endpoint` is the SCM base URL without a path",
+    429: ": still throttled after retrying; run later or lower the request rate",
+}

@@ -1,0 +1,58 @@
+"""API objects to warehouse rows: zone-less and epoch times become timezone-aware instants."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+import pendulum
+from pendulum.tz.timezone import Timezone
+
+from scm_source.errors import ScmResponseError
+
+# The forms SCM is known to use: "2021-05-27 16:46:25.0", with or without a fraction, a `T`
+# separator, an explicit zone. pendulum.parse alone would also take "2021" or "2021-W21".
+_EXPIRE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?"
+)
+_EPOCH = pendulum.from_timestamp(0, tz="UTC")
+
+
+def parse_expire_time(text: str, zone: Timezone) -> datetime:
+    """Reads an SCM time string; one without a zone is taken to be in `zone`."""
+    if not isinstance(text, str) or not _EXPIRE_TIME.fullmatch(text):
+        raise ValueError(f"{text!r} is not a time like '2021-05-27 16:46:25.0'")
+    return pendulum.parse(text, tz=zone)  # type: ignore[return-value]
+
+
+def from_epoch_millis(millis: int) -> datetime:
+    """Exact to the millisecond: no float division on the way."""
+    if isinstance(millis, bool) or not isinstance(millis, int):
+        raise ValueError(f"{millis!r} is not a whole number of epoch milliseconds")
+    return _EPOCH + timedelta(milliseconds=millis)
+
+
+def certificate_row(certificate: dict[str, Any], zone: Timezone) -> dict[str, Any]:
+    """Keeps every field (new ones too) and adds the parsed expiry next to the original text."""
+    row = dict(certificate)
+    raw = certificate.get("expire_time")
+    if raw is not None:
+        row["expire_time"] = _field(parse_expire_time, certificate, "expire_time", raw, zone)
+    row["expire_time_raw"] = raw
+    return row
+
+
+def csr_row(csr: dict[str, Any]) -> dict[str, Any]:
+    row = dict(csr)
+    for name in ("create_time", "update_time"):
+        if csr.get(name) is not None:
+            row[name] = _field(from_epoch_millis, csr, name, csr[name])
+    return row
+
+
+def _field(parse: Any, item: dict[str, Any], name: str, *args: Any) -> Any:
+    try:
+        return parse(*args)
+    except ValueError as exc:
+        raise ScmResponseError(f"field `{name}` of object id={item.get('id')!r}: {exc}") from None

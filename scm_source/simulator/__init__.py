@@ -1,0 +1,20 @@
+"""A local SCM that serves the two list endpoints as documented; see server.py and dataset.py."""
+
+from scm_source.simulator.dataset import CertificateRecord, Dataset
+from scm_source.simulator.server import (
+    DEFAULT_TOKEN,
+    Faults,
+    LoggedRequest,
+    Simulator,
+    SimulatorOptions,
+)
+
+__all__ = [
+    "DEFAULT_TOKEN",
+    "CertificateRecord",
+    "Dataset",
+    "Faults",
+    "LoggedRequest",
+    "Simulator",
+    "SimulatorOptions",
+]

@@ -1,0 +1,228 @@
+"""The SCM simulator's HTTP side: auth, paging, the documented error bodies, throttling, faults.
+
+A `ThreadingHTTPServer` on loopback: no framework, because the point is to answer exactly what the
+gateway answers, byte for byte where the docs say so, and to be started from a test in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from scm_source.simulator.dataset import BadParameter, Dataset, page_window
+
+CERTIFICATES_PATH = "/v3/scm/certificates"
+CSR_PATH = "/v3/scm/csr"
+DEFAULT_TOKEN = "simulator-token-0123456789abcdef0123456789"
+
+
+@dataclass
+class Faults:
+    """Injected trouble: shares of requests answered 429 or 500, and extra random latency."""
+
+    rate_429: float = 0.0
+    rate_500: float = 0.0
+    extra_latency_seconds: float = 0.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    status: int
+
+
+@dataclass
+class SimulatorOptions:
+    tokens: frozenset[str] = frozenset({DEFAULT_TOKEN})
+    forbidden_tokens: frozenset[str] = frozenset()
+    offset_mode: str = "record"
+    latency_seconds: float = 0.0
+    max_in_flight: int | None = None
+    retry_after: str | None = None
+    csr_max_offset: int | None = None
+    faults: Faults = field(default_factory=Faults)
+
+
+class Simulator:
+    """Serves one `Dataset` on 127.0.0.1; use as a context manager or start()/stop()."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        options: SimulatorOptions | None = None,
+        port: int = 0,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.dataset = dataset
+        self.options = options or SimulatorOptions()
+        self.requests: list[LoggedRequest] = []
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._random = random.Random(self.options.faults.seed)
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def token(self) -> str:
+        return sorted(self.options.tokens)[0]
+
+    def start(self) -> Simulator:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def clear_log(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    # -- one request ----------------------------------------------------------------------------
+
+    def answer(
+        self, method: str, target: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], Any]:
+        """Status, extra headers and JSON body for one request, in the gateway's order of checks."""
+        parts = urlsplit(target)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        path = parts.path.rstrip("/")
+        with self._lock:
+            self._in_flight += 1
+            over_limit = self.options.max_in_flight is not None and (
+                self._in_flight > self.options.max_in_flight
+            )
+            roll = self._random.random()
+            extra = self._random.uniform(0, self.options.faults.extra_latency_seconds)
+        try:
+            time.sleep(self.options.latency_seconds + extra)
+            status, extra_headers, body = self._route(
+                method, path, query, headers, over_limit, roll
+            )
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self.requests.append(LoggedRequest(method, path, query, headers, status))
+        return status, extra_headers, body
+
+    def _route(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        over_limit: bool,
+        roll: float,
+    ) -> tuple[int, dict[str, str], Any]:
+        if path not in (CERTIFICATES_PATH, CSR_PATH) or method != "GET":
+            return _error(
+                404,
+                "APIG.0101",
+                "The API does not exist or has not been published in the environment",
+            )
+        token = headers.get("x-auth-token")
+        if token is None:
+            return _error(
+                401, "APIG.0301", "Incorrect IAM authentication information: x-auth-token not found"
+            )
+        if token in self.options.forbidden_tokens:
+            return _error(403, "SCM.0403", "Access denied: the user lacks permission scm:cert:list")
+        if token not in self.options.tokens:
+            return _error(
+                401, "APIG.0301", "Incorrect IAM authentication information: verify token failed"
+            )
+        if over_limit:
+            return _error(
+                429,
+                "APIG.0308",
+                "The throttling threshold has been reached: policy user over ratelimit",
+                self._retry_after(),
+            )
+        faults = self.options.faults
+        if roll < faults.rate_429:
+            return _error(
+                429,
+                "APIG.0308",
+                "The throttling threshold has been reached: policy user over ratelimit",
+                self._retry_after(),
+            )
+        if roll < faults.rate_429 + faults.rate_500:
+            return _error(500, "SCM.0500", "Internal server error")
+        try:
+            if path == CERTIFICATES_PATH:
+                rows = self.dataset.list_certificates(query)
+                window = page_window(query, self.options.offset_mode, None)
+                return 200, {}, {"certificates": rows[window], "total_count": len(rows)}
+            rows = self.dataset.list_csrs(query)
+            window = page_window(query, self.options.offset_mode, self.options.csr_max_offset)
+            return 200, {}, {"csr_list": rows[window], "total": len(rows)}
+        except BadParameter as bad:
+            return _error(400, "SCM.0005", f"Invalid parameter: {bad}")
+
+    def _retry_after(self) -> dict[str, str]:
+        return {"Retry-After": self.options.retry_after} if self.options.retry_after else {}
+
+
+def _error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], Any]:
+    return status, headers or {}, {"error_code": code, "error_msg": message}
+
+
+def _handler_for(simulator: Simulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            status, extra_headers, body = simulator.answer(self.command, self.path, headers)
+            request_id = uuid.uuid4().hex
+            if status >= 400:
+                body = {**body, "request_id": request_id}
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json;charset=UTF-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("X-Request-Id", request_id)
+            for name, value in extra_headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            """Quiet: the request log is `Simulator.requests`."""
+
+    return Handler

@@ -1,0 +1,124 @@
+"""The dlt source: settings in, two typed resources out.
+
+Everything is validated when `scm_source(...)` is called, so a bad value fails before the pipeline
+sends a single request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Optional
+
+import dlt
+from dlt.sources import DltResource
+
+from scm_source.auth import ScmCredentials, make_auth
+from scm_source.client import RetryPolicy, ScmClient
+from scm_source.paging import CERTIFICATES, CSRS, ListEndpoint, PagingReport, fetch_page, walk_pages
+from scm_source.rows import certificate_row, csr_row
+from scm_source.schema import CERTIFICATE_COLUMNS, CSR_COLUMNS
+from scm_source.settings import (
+    DEFAULT_ENDPOINT,
+    DEFAULT_EXPIRE_TIME_ZONE,
+    CertificateFilters,
+    CsrFilters,
+    PagingSettings,
+    validate_endpoint,
+    validate_zone,
+)
+
+logger = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+
+
+@dlt.source(name="scm_source", section="scm_source", max_table_nesting=0)
+def scm_source(
+    credentials: ScmCredentials = dlt.secrets.value,
+    endpoint: str = DEFAULT_ENDPOINT,
+    page_size: int = 50,
+    offset_mode: str = "auto",
+    expire_time_zone: str = DEFAULT_EXPIRE_TIME_ZONE,
+    status: str = "ALL",
+    sort_key: Optional[str] = None,
+    sort_dir: Optional[str] = None,
+    enterprise_project_id: Optional[str] = None,
+    deploy_support: Optional[bool] = None,
+    owned_by_self: Optional[bool] = None,
+    expired_days_since: Optional[int] = None,
+    content: Optional[str] = None,
+    csr_name: Optional[str] = None,
+    private_key_algo: Optional[str] = None,
+    max_attempts: int = 5,
+    max_retry_seconds: float = 120.0,
+    backoff_seconds: float = 1.0,
+    request_timeout_seconds: float = 60.0,
+) -> Sequence[DltResource]:
+    """Huawei Cloud SCM certificates and CSRs. `csr_name` is the CSR list's `name` filter."""
+    paging = PagingSettings(page_size=page_size, offset_mode=offset_mode)
+    zone = validate_zone(expire_time_zone)
+    certificate_filters = CertificateFilters(
+        status=status,
+        sort_key=sort_key,
+        sort_dir=sort_dir,
+        enterprise_project_id=enterprise_project_id,
+        deploy_support=deploy_support,
+        owned_by_self=owned_by_self,
+        expired_days_since=expired_days_since,
+        content=content,
+    )
+    csr_filters = CsrFilters(name=csr_name, private_key_algo=private_key_algo)
+    auth = make_auth(credentials)
+    client = ScmClient(
+        validate_endpoint(endpoint),
+        auth,
+        credential_name=auth.name,
+        retry=RetryPolicy(
+            max_attempts=max_attempts,
+            max_retry_seconds=max_retry_seconds,
+            backoff_seconds=backoff_seconds,
+            request_timeout_seconds=request_timeout_seconds,
+        ),
+    )
+
+    def rows(
+        endpoint: ListEndpoint, query: dict[str, str], to_row: Callable[[Row], Row]
+    ) -> Iterator[list[Row]]:
+        report = PagingReport()
+        fetch = fetch_page(client.get_json, endpoint, query, paging.page_size)
+        for page in walk_pages(fetch, paging.page_size, paging.offset_mode, report):
+            yield [to_row(item) for item in page]
+        dlt.current.resource_state()["last_run"] = {
+            "offset_mode": report.offset_mode,
+            "pages": report.pages,
+            "rows": report.rows_unique,
+            "total": report.total,
+            "stop_reason": report.stop_reason,
+        }
+        logger.info(
+            "%s: %d rows in %d pages (%s offsets; stopped: %s)",
+            endpoint.path,
+            report.rows_unique,
+            report.pages,
+            report.offset_mode,
+            report.stop_reason,
+        )
+
+    # A full run replaces the snapshot; a filtered one sees part of the inventory, so it merges
+    # what it saw by `id` and never drops rows it did not ask for.
+    certificates = dlt.resource(
+        rows(CERTIFICATES, certificate_filters.query(), lambda item: certificate_row(item, zone)),
+        name="certificates",
+        primary_key="id",
+        columns=CERTIFICATE_COLUMNS,
+        write_disposition="merge" if certificate_filters.narrows else "replace",
+    )
+    csrs = dlt.resource(
+        rows(CSRS, csr_filters.query(), csr_row),
+        name="csr_list",
+        primary_key="id",
+        columns=CSR_COLUMNS,
+        write_disposition="merge" if csr_filters.narrows else "replace",
+    )
+    return certificates, csrs

@@ -1,0 +1,100 @@
+"""Shared fixtures: simulators over real sockets, pipelines in a temp dir, and row readers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dlt
+import psycopg2
+import pytest
+
+from pipelines.scm_pipeline import load, make_pipeline
+from scm_source import scm_source
+from scm_source.simulator import Dataset, Simulator, SimulatorOptions
+
+POSTGRES_DSN = os.environ.get("SCM_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def dataset() -> Dataset:
+    """Sizes that need several pages at every page size, and >100 CSRs for page offsets."""
+    return Dataset.generate(certificates=173, csrs=131, seed=7)
+
+
+@pytest.fixture(scope="session", params=["record", "page"])
+def simulator(request: pytest.FixtureRequest, dataset: Dataset) -> Iterator[Simulator]:
+    """One simulator per reading of `offset`."""
+    with Simulator(dataset, SimulatorOptions(offset_mode=request.param)) as running:
+        yield running
+
+
+@pytest.fixture
+def sim(dataset: Dataset) -> Iterator[Simulator]:
+    """A fresh record-offset simulator whose request log belongs to one test."""
+    with Simulator(dataset) as running:
+        yield running
+
+
+@pytest.fixture
+def duckdb_destination(tmp_path: Path) -> Any:
+    return dlt.destinations.duckdb(str(tmp_path / "warehouse.duckdb"))
+
+
+@pytest.fixture
+def postgres_dataset() -> Iterator[str]:
+    """A dataset (schema) of its own in the real local PostgreSQL, dropped afterwards."""
+    name = f"scm_test_{uuid.uuid4().hex[:10]}"
+    yield name
+    with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+        for schema in (name, f"{name}_staging"):
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def run_load(
+    simulator: Simulator,
+    tmp_path: Path,
+    destination: Any,
+    dataset_name: str = "scm",
+    pipeline_name: str = "scm_test",
+    **settings: Any,
+) -> dlt.Pipeline:
+    source = scm_source(
+        credentials={"auth_token": simulator.token}, endpoint=simulator.url, **settings
+    )
+    pipeline = make_pipeline(
+        pipeline_name, destination, dataset_name, pipelines_dir=str(tmp_path / "pipelines")
+    )
+    load(pipeline, source)
+    return pipeline
+
+
+def query(pipeline: dlt.Pipeline, sql: str) -> list[dict[str, Any]]:
+    """Rows as dicts, through the destination's own client (DuckDB or PostgreSQL)."""
+    with pipeline.sql_client() as client, client.execute_query(sql) as cursor:
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def table_rows(pipeline: dlt.Pipeline, table: str) -> dict[str, dict[str, Any]]:
+    return {row["id"]: row for row in query(pipeline, f"SELECT * FROM {pipeline.dataset_name}.{table}")}
+
+
+def scm_export(*args: str, cwd: Path, env: dict[str, str] | None = None,
+               timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Runs the installed command as a user would, with dlt's data dir inside `cwd`."""
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("SOURCES__", "DESTINATION__"))
+    }
+    environment.update({"DLT_DATA_DIR": str(cwd / "dlt-data"), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        cwd=cwd, env={**environment, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )

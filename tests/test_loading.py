@@ -1,0 +1,181 @@
+"""Both tables load completely, typed and value for value, under every page size and reading of
+`offset`; expected values come from the simulator's data, never from our own parsing."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import dlt
+import pytest
+
+from scm_source.simulator import CertificateRecord, Dataset, Simulator
+from tests.conftest import query, run_load, table_rows
+
+CERTIFICATE_TYPES = {
+    "id": "VARCHAR", "name": "VARCHAR", "domain": "VARCHAR", "sans": "VARCHAR",
+    "signature_algorithm": "VARCHAR", "deploy_support": "BOOLEAN", "type": "VARCHAR",
+    "brand": "VARCHAR", "expire_time": "TIMESTAMP WITH TIME ZONE", "expire_time_raw": "VARCHAR",
+    "domain_type": "VARCHAR", "validity_period": "BIGINT", "status": "VARCHAR",
+    "domain_count": "BIGINT", "wildcard_count": "BIGINT", "description": "VARCHAR",
+    "domain_id": "VARCHAR", "enterprise_project_id": "VARCHAR",
+}  # fmt: skip
+CSR_TYPES = {
+    "id": "VARCHAR", "name": "VARCHAR", "csr": "VARCHAR", "domain_name": "VARCHAR",
+    "sans": "VARCHAR", "private_key_algo": "VARCHAR", "usage": "VARCHAR",
+    "company_country": "VARCHAR", "company_province": "VARCHAR", "company_city": "VARCHAR",
+    "company_name": "VARCHAR", "create_time": "TIMESTAMP WITH TIME ZONE",
+    "update_time": "TIMESTAMP WITH TIME ZONE",
+}  # fmt: skip
+
+
+def column_types(pipeline: dlt.Pipeline, table: str) -> dict[str, str]:
+    rows = query(
+        pipeline,
+        "SELECT column_name, data_type FROM information_schema.columns"
+        f" WHERE table_schema = '{pipeline.dataset_name}' AND table_name = '{table}'",
+    )
+    return {
+        row["column_name"]: row["data_type"].upper()
+        for row in rows
+        if not row["column_name"].startswith("_dlt")
+    }
+
+
+def listed(dataset: Dataset) -> dict[str, CertificateRecord]:
+    """What the API lists by default (owned_by_self=true), from the data itself."""
+    return {record.api["id"]: record for record in dataset.certificates if record.owned_by_self}
+
+
+def from_millis(millis: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=millis)
+
+
+def expected_requests(total: int, limit: int, api_mode: str, setting: str) -> int:
+    """The fewest requests that can bring every row: one per page, plus the probe at offset=1
+    that `auto` sends, which on a record-counting API shifts every later page by one row."""
+    if setting == "auto" and api_mode == "record" and total > limit:
+        return 1 + math.ceil((total - 1) / limit)
+    return max(1, math.ceil(total / limit))
+
+
+@pytest.mark.parametrize("page_size", [10, 20, 50])
+@pytest.mark.parametrize("setting", ["auto", "declared"])
+def test_every_row_loads_once_for_each_page_size_and_offset_reading(
+    simulator: Simulator, dataset: Dataset, tmp_path: Path, duckdb_destination: Any,
+    page_size: int, setting: str,
+) -> None:  # fmt: skip
+    api_mode = simulator.options.offset_mode
+    simulator.clear_log()
+    offset_mode = api_mode if setting == "declared" else "auto"
+    pipeline = run_load(
+        simulator, tmp_path, duckdb_destination, page_size=page_size, offset_mode=offset_mode
+    )
+
+    certificates = query(pipeline, "SELECT id FROM scm.certificates")
+    csrs = query(pipeline, "SELECT id FROM scm.csr_list")
+    assert sorted(row["id"] for row in certificates) == sorted(listed(dataset))
+    assert sorted(row["id"] for row in csrs) == sorted(csr["id"] for csr in dataset.csrs)
+
+    state = pipeline.state["sources"]["scm_source"]["resources"]
+    for table, path, total in (
+        ("certificates", "/v3/scm/certificates", len(listed(dataset))),
+        ("csr_list", "/v3/scm/csr", len(dataset.csrs)),
+    ):
+        last_run = state[table]["last_run"]
+        assert (last_run["total"], last_run["rows"]) == (total, total)
+        assert last_run["offset_mode"] == api_mode
+        sent = [request for request in simulator.requests if request.path == path]
+        assert all(request.query["limit"] == str(page_size) for request in sent)
+        assert len(sent) == expected_requests(total, page_size, api_mode, setting)
+
+
+def test_columns_have_their_declared_types_in_duckdb(
+    sim: Simulator, tmp_path: Path, duckdb_destination: Any
+) -> None:
+    pipeline = run_load(sim, tmp_path, duckdb_destination)
+    assert column_types(pipeline, "certificates") == CERTIFICATE_TYPES
+    assert column_types(pipeline, "csr_list") == CSR_TYPES
+
+
+def test_every_value_equals_the_simulators(
+    sim: Simulator, dataset: Dataset, tmp_path: Path, duckdb_destination: Any
+) -> None:
+    pipeline = run_load(sim, tmp_path, duckdb_destination)
+
+    certificates = table_rows(pipeline, "certificates")
+    assert certificates.keys() == listed(dataset).keys()
+    for certificate_id, record in listed(dataset).items():
+        row = certificates[certificate_id]
+        for field in CERTIFICATE_TYPES.keys() - {"expire_time", "expire_time_raw"}:
+            assert row[field] == record.api.get(field), (certificate_id, field)
+        assert row["expire_time"] == record.expires_at
+        assert row["expire_time_raw"] == record.api["expire_time"]
+
+    csrs = table_rows(pipeline, "csr_list")
+    assert csrs.keys() == {csr["id"] for csr in dataset.csrs}
+    for csr in dataset.csrs:
+        row = csrs[csr["id"]]
+        for field in CSR_TYPES.keys() - {"create_time", "update_time"}:
+            assert row[field] == csr[field], (csr["id"], field)
+        assert row["create_time"] == from_millis(csr["create_time"])
+        assert row["update_time"] == from_millis(csr["update_time"])
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/Los_Angeles", "UTC"])
+def test_expire_time_is_read_in_the_configured_zone(
+    tmp_path: Path, duckdb_destination: Any, zone: str
+) -> None:
+    """The simulator writes wall times in `zone`; read in the same zone, every instant matches."""
+    dataset = Dataset.generate(certificates=40, csrs=1, seed=3, zone=zone)
+    with Simulator(dataset) as simulator:
+        settings = {} if zone == "Asia/Shanghai" else {"expire_time_zone": zone}
+        pipeline = run_load(simulator, tmp_path, duckdb_destination, **settings)
+    rows = table_rows(pipeline, "certificates")
+    expected = {record.api["id"]: record.expires_at for record in listed(dataset).values()}
+    assert {key: row["expire_time"] for key, row in rows.items()} == expected
+
+
+def test_wrong_zone_shifts_every_instant_by_the_zone_difference(
+    tmp_path: Path, duckdb_destination: Any
+) -> None:
+    dataset = Dataset.generate(certificates=20, csrs=1, seed=3, zone="UTC")
+    with Simulator(dataset) as simulator:
+        pipeline = run_load(simulator, tmp_path, duckdb_destination)  # read as Asia/Shanghai
+    rows = table_rows(pipeline, "certificates")
+    for record in listed(dataset).values():
+        assert record.expires_at - rows[record.api["id"]]["expire_time"] == timedelta(hours=8)
+
+
+def test_missing_optional_fields_give_the_same_table(tmp_path: Path) -> None:
+    """Older APIs omit domain_id and enterprise_project_id; description is often absent."""
+    dataset = Dataset.generate(certificates=30, csrs=5, seed=5, legacy_fields=True)
+    for record in dataset.certificates:
+        record.api.pop("description", None)
+    with Simulator(dataset) as simulator:
+        pipeline = run_load(simulator, tmp_path, dlt.destinations.duckdb(str(tmp_path / "a.duckdb")))
+    assert column_types(pipeline, "certificates") == CERTIFICATE_TYPES
+    nulls = query(
+        pipeline,
+        "SELECT count(*) AS n FROM scm.certificates"
+        " WHERE domain_id IS NULL AND enterprise_project_id IS NULL AND description IS NULL",
+    )
+    assert nulls == [{"n": len(listed(dataset))}]
+
+
+def test_a_field_the_api_adds_later_lands_as_a_new_column(
+    sim: Simulator, dataset: Dataset, tmp_path: Path, duckdb_destination: Any
+) -> None:
+    run_load(sim, tmp_path, duckdb_destination)
+    changed = Dataset.generate(certificates=12, csrs=3, seed=11)
+    for record in changed.certificates:
+        record.api["key_usage"] = "digitalSignature"
+        record.api["renewal_count"] = 2
+    with Simulator(changed) as simulator:
+        pipeline = run_load(simulator, tmp_path, duckdb_destination)
+    types = column_types(pipeline, "certificates")
+    assert types == {**CERTIFICATE_TYPES, "key_usage": "VARCHAR", "renewal_count": "BIGINT"}
+    values = query(pipeline, "SELECT DISTINCT key_usage, renewal_count FROM scm.certificates")
+    assert values == [{"key_usage": "digitalSignature", "renewal_count": 2}]
