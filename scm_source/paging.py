@@ -110,8 +110,11 @@ def walk_pages(
         report.pages += 1
         report.rows_received += len(page.rows)
         report.total = page.total
-        fresh = [row for row in page.rows if row["id"] not in report.ids]
-        report.ids.update(row["id"] for row in fresh)
+        fresh = []
+        for row in page.rows:  # one at a time: a page may repeat a row within itself too
+            if row["id"] not in report.ids:
+                report.ids.add(row["id"])
+                fresh.append(row)
         report.rows_unique = len(report.ids)
         return fresh
 
@@ -133,12 +136,12 @@ def walk_pages(
         fresh = take(page)
         if fresh:
             yield fresh
-        report.stop_reason = stop_reason(page, fresh)
-        if report.stop_reason:
-            break
         if report.offset_mode == "auto" and page is not first:
             report.offset_mode = detect_offset_mode(first, page)
             logger.info("offset_mode auto: the API counts `offset` in %ss", report.offset_mode)
+        report.stop_reason = stop_reason(page, fresh)
+        if report.stop_reason:
+            break
         # Until detected, the step is 1: the probe at offset=1.
         page = fetch(page.offset + (limit if report.offset_mode == "record" else 1))
     if report.shortfall:

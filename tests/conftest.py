@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from pipelines.scm_pipeline import load, make_pipeline
 from scm_source import scm_source
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
 
-POSTGRES_DSN = os.environ.get("SCM_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_DSN = os.environ.get(
+    "SCM_TEST_POSTGRES", "postgresql://postgres:trust-auth-ignores-this@127.0.0.1:5432/test"
+)
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -47,11 +50,20 @@ def duckdb_destination(tmp_path: Path) -> Any:
     return dlt.destinations.duckdb(str(tmp_path / "warehouse.duckdb"))
 
 
-@pytest.fixture
-def postgres_dataset() -> Iterator[str]:
-    """A dataset (schema) of its own in the real local PostgreSQL, dropped afterwards."""
+@dataclass(frozen=True)
+class Warehouse:
+    destination: Any
+    dataset_name: str
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
+    """A DuckDB file, or a schema of its own in the real local PostgreSQL (dropped afterwards)."""
+    if request.param == "duckdb":
+        yield Warehouse(dlt.destinations.duckdb(str(tmp_path / "warehouse.duckdb")), "scm")
+        return
     name = f"scm_test_{uuid.uuid4().hex[:10]}"
-    yield name
+    yield Warehouse(dlt.destinations.postgres(POSTGRES_DSN), name)
     with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
         for schema in (name, f"{name}_staging"):
             cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -83,18 +95,27 @@ def query(pipeline: dlt.Pipeline, sql: str) -> list[dict[str, Any]]:
 
 
 def table_rows(pipeline: dlt.Pipeline, table: str) -> dict[str, dict[str, Any]]:
-    return {row["id"]: row for row in query(pipeline, f"SELECT * FROM {pipeline.dataset_name}.{table}")}
+    return {
+        row["id"]: row for row in query(pipeline, f"SELECT * FROM {pipeline.dataset_name}.{table}")
+    }
 
 
-def scm_export(*args: str, cwd: Path, env: dict[str, str] | None = None,
-               timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def scm_export(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Runs the installed command as a user would, with dlt's data dir inside `cwd`."""
     environment = {
-        key: value for key, value in os.environ.items() if not key.startswith(("SOURCES__", "DESTINATION__"))
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SOURCES__", "DESTINATION__"))
     }
     environment.update({"DLT_DATA_DIR": str(cwd / "dlt-data"), **(env or {})})
     return subprocess.run(
         [sys.executable, "-m", "pipelines.cli", *args],
-        cwd=cwd, env={**environment, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
-        timeout=timeout, check=False,
+        cwd=cwd,
+        env={**environment, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )

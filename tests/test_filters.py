@@ -64,7 +64,7 @@ def test_certificate_filter_is_sent_and_honoured(
     settings: dict[str, Any], params: dict[str, str], keep: CertificatePredicate,
 ) -> None:  # fmt: skip
     expected = {r.api["id"] for r in dataset.certificates if keep(r, dataset)}
-    assert 0 < len(expected), "the data set must exercise the filter"
+    assert len(expected) > 0, "the data set must exercise the filter"
     ids = loaded_ids(sim, tmp_path, duckdb_destination, "certificates", **settings)
     assert ids == expected
     assert sent(sim, "/v3/scm/certificates") and all(
@@ -97,4 +97,6 @@ def test_the_simulator_sorts_as_asked(sim: Simulator, dataset: Dataset) -> None:
     instants = {r.api["id"]: r.expires_at for r in dataset.certificates}
     assert [instants[c["id"]] for c in by_expiry] == sorted(instants[c["id"]] for c in by_expiry)
     by_status = dataset.list_certificates({"sort_key": "certStatus"})
-    assert [c["status"] for c in by_status] == sorted((c["status"] for c in by_status), reverse=True)
+    assert [c["status"] for c in by_status] == sorted(
+        (c["status"] for c in by_status), reverse=True
+    )

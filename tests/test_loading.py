@@ -12,7 +12,7 @@ import dlt
 import pytest
 
 from scm_source.simulator import CertificateRecord, Dataset, Simulator
-from tests.conftest import query, run_load, table_rows
+from tests.conftest import Warehouse, query, run_load, table_rows
 
 CERTIFICATE_TYPES = {
     "id": "VARCHAR", "name": "VARCHAR", "domain": "VARCHAR", "sans": "VARCHAR",
@@ -92,18 +92,25 @@ def test_every_row_loads_once_for_each_page_size_and_offset_reading(
         assert len(sent) == expected_requests(total, page_size, api_mode, setting)
 
 
-def test_columns_have_their_declared_types_in_duckdb(
-    sim: Simulator, tmp_path: Path, duckdb_destination: Any
+def in_dialect(types: dict[str, str], warehouse: Warehouse) -> dict[str, str]:
+    """PostgreSQL's information_schema says CHARACTER VARYING where DuckDB says VARCHAR."""
+    if "postgres" not in str(warehouse.destination.destination_name):
+        return types
+    return {name: kind.replace("VARCHAR", "CHARACTER VARYING") for name, kind in types.items()}
+
+
+def test_columns_have_their_declared_types(
+    sim: Simulator, tmp_path: Path, warehouse: Warehouse
 ) -> None:
-    pipeline = run_load(sim, tmp_path, duckdb_destination)
-    assert column_types(pipeline, "certificates") == CERTIFICATE_TYPES
-    assert column_types(pipeline, "csr_list") == CSR_TYPES
+    pipeline = run_load(sim, tmp_path, warehouse.destination, warehouse.dataset_name)
+    assert column_types(pipeline, "certificates") == in_dialect(CERTIFICATE_TYPES, warehouse)
+    assert column_types(pipeline, "csr_list") == in_dialect(CSR_TYPES, warehouse)
 
 
 def test_every_value_equals_the_simulators(
-    sim: Simulator, dataset: Dataset, tmp_path: Path, duckdb_destination: Any
+    sim: Simulator, dataset: Dataset, tmp_path: Path, warehouse: Warehouse
 ) -> None:
-    pipeline = run_load(sim, tmp_path, duckdb_destination)
+    pipeline = run_load(sim, tmp_path, warehouse.destination, warehouse.dataset_name)
 
     certificates = table_rows(pipeline, "certificates")
     assert certificates.keys() == listed(dataset).keys()
@@ -155,7 +162,9 @@ def test_missing_optional_fields_give_the_same_table(tmp_path: Path) -> None:
     for record in dataset.certificates:
         record.api.pop("description", None)
     with Simulator(dataset) as simulator:
-        pipeline = run_load(simulator, tmp_path, dlt.destinations.duckdb(str(tmp_path / "a.duckdb")))
+        pipeline = run_load(
+            simulator, tmp_path, dlt.destinations.duckdb(str(tmp_path / "a.duckdb"))
+        )
     assert column_types(pipeline, "certificates") == CERTIFICATE_TYPES
     nulls = query(
         pipeline,

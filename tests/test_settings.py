@@ -33,7 +33,9 @@ BAD_SETTINGS: list[tuple[dict[str, Any], str]] = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("settings", "message"), BAD_SETTINGS, ids=[str(s) for s, _ in BAD_SETTINGS])
+@pytest.mark.parametrize(
+    ("settings", "message"), BAD_SETTINGS, ids=[str(s) for s, _ in BAD_SETTINGS]
+)
 def test_bad_setting_is_refused_before_any_request(
     sim: Simulator, settings: dict[str, Any], message: str
 ) -> None:

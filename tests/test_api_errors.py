@@ -1,0 +1,129 @@
+"""The simulator answers the documented errors, and the connector turns each into one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from scm_source import ScmApiError, scm_source
+from scm_source.simulator import Dataset, Faults, Simulator, SimulatorOptions
+from tests.conftest import query, run_load, scm_export
+
+FAST_RETRY = {"backoff_seconds": 0.01, "max_attempts": 3}
+
+
+def extract(simulator: Simulator, token: str | None = None, **settings: Any) -> list[Any]:
+    settings = {"endpoint": simulator.url, **settings}
+    source = scm_source(credentials={"auth_token": token or simulator.token}, **settings)
+    return list(source.with_resources("certificates"))
+
+
+@pytest.mark.parametrize(
+    ("target", "headers", "status", "code"),
+    [
+        ("/v3/scm/certificates?limit=30", "token", 400, "SCM.0005"),
+        ("/v3/scm/certificates?offset=-1", "token", 400, "SCM.0005"),
+        ("/v3/scm/certificates?status=VALID", "token", 400, "SCM.0005"),
+        ("/v3/scm/csr?private_key_algo=DSA", "token", 400, "SCM.0005"),
+        ("/v3/scm/csr?offset=101", "token", 400, "SCM.0005"),  # the CSR docs' cap, when enabled
+        ("/v3/scm/certificates", None, 401, "APIG.0301"),
+        ("/v3/scm/certificates", "not-a-token", 401, "APIG.0301"),
+        ("/v3/scm/certificates", "forbidden", 403, "SCM.0403"),
+        ("/v3/scm/certs", "token", 404, "APIG.0101"),
+    ],
+)
+def test_simulator_answers_the_documented_error_bodies(
+    dataset: Dataset, target: str, headers: str | None, status: int, code: str
+) -> None:
+    options = SimulatorOptions(forbidden_tokens=frozenset({"forbidden"}), csr_max_offset=100)
+    with Simulator(dataset, options) as simulator:
+        token = simulator.token if headers == "token" else headers
+        response = requests.get(
+            simulator.url + target, headers={"X-Auth-Token": token} if token else {}, timeout=10
+        )
+    body = response.json()
+    assert response.status_code == status
+    assert body["error_code"] == code and body["error_msg"]
+    assert body["request_id"] == response.headers["X-Request-Id"]
+
+
+def test_a_bad_token_fails_after_one_request_with_a_clear_line(sim: Simulator) -> None:
+    with pytest.raises(Exception) as caught:
+        extract(sim, token="expired-token-value-1234567890abcdef", **FAST_RETRY)
+    error = _ours(caught.value)
+    assert error.status == 401 and error.error_code == "APIG.0301" and error.request_id
+    assert "credential=auth_token" in str(error) and "expired-token-value" not in str(error)
+    assert len(sim.requests) == 1
+
+
+def test_forbidden_fails_at_once(dataset: Dataset) -> None:
+    options = SimulatorOptions(forbidden_tokens=frozenset({"no-permission-token"}))
+    with Simulator(dataset, options) as simulator:
+        with pytest.raises(Exception) as caught:
+            extract(simulator, token="no-permission-token", **FAST_RETRY)
+        assert len(simulator.requests) == 1
+    assert "HTTP 403" in str(_ours(caught.value)) and "SCM.0403" in str(_ours(caught.value))
+
+
+def test_a_wrong_path_says_so(sim: Simulator) -> None:
+    with pytest.raises(Exception) as caught:
+        extract(sim, endpoint=sim.url + "/scm", **FAST_RETRY)
+    error = _ours(caught.value)
+    assert error.status == 404 and error.endpoint == sim.url + "/scm/v3/scm/certificates"
+    assert len(sim.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("faults", "status"), [(Faults(rate_429=1.0), 429), (Faults(rate_500=1.0), 500)]
+)
+def test_throttling_and_server_errors_are_retried_then_reported(
+    dataset: Dataset, faults: Faults, status: int
+) -> None:
+    with Simulator(dataset, SimulatorOptions(faults=faults)) as simulator:
+        with pytest.raises(Exception) as caught:
+            extract(simulator, **FAST_RETRY)
+        assert len(simulator.requests) == 3  # max_attempts
+    assert _ours(caught.value).status == status
+
+
+def test_transient_faults_do_not_lose_or_double_rows(
+    dataset: Dataset, tmp_path: Path, duckdb_destination: Any
+) -> None:
+    faults = Faults(rate_429=0.25, rate_500=0.1, seed=4)
+    with Simulator(dataset, SimulatorOptions(faults=faults, retry_after="0")) as simulator:
+        pipeline = run_load(simulator, tmp_path, duckdb_destination, page_size=10,
+                            backoff_seconds=0.01, max_attempts=10)  # fmt: skip
+        statuses = {request.status for request in simulator.requests}
+    assert statuses == {200, 429, 500}
+    ids = [row["id"] for row in query(pipeline, "SELECT id FROM scm.certificates")]
+    assert sorted(ids) == sorted(r.api["id"] for r in dataset.certificates if r.owned_by_self)
+
+
+def test_the_connector_only_sends_get(
+    sim: Simulator, tmp_path: Path, duckdb_destination: Any
+) -> None:
+    run_load(sim, tmp_path, duckdb_destination)
+    assert {request.method for request in sim.requests} == {"GET"}
+
+
+def test_cli_reports_an_api_failure_in_one_line_with_exit_1(sim: Simulator, tmp_path: Path) -> None:
+    env = {"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": "wrong-token-abcdef0123456789abcdef",
+           "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "out.duckdb")}  # fmt: skip
+    result = scm_export("run", "--endpoint", sim.url, cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("scm-export:")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr
+    assert "HTTP 401" in errors[0] and "APIG.0301" in errors[0] and "request_id=" in errors[0]
+    assert "wrong-token" not in result.stderr + result.stdout
+
+
+def _ours(error: BaseException) -> ScmApiError:
+    """dlt wraps what a resource raises; the user-facing error is in the chain."""
+    seen: BaseException | None = error
+    while seen is not None and not isinstance(seen, ScmApiError):
+        seen = seen.__cause__ or seen.__context__
+    assert seen is not None, f"no ScmApiError behind {error!r}"
+    return seen

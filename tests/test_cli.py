@@ -1,0 +1,96 @@
+"""The `scm-export` command as a user runs it: demo, run (DuckDB and PostgreSQL), simulate."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import psycopg2
+import requests
+
+from scm_source.simulator import DEFAULT_TOKEN, Dataset, Simulator
+from tests.conftest import POSTGRES_DSN, REPO, scm_export
+
+
+def test_demo_loads_the_simulator_into_a_duckdb_file(tmp_path: Path) -> None:
+    result = scm_export(
+        "demo", "--certificates", "120", "--csrs", "45", "--seed", "3", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    database = tmp_path / "scm_demo.duckdb"
+    assert f"DuckDB file: {database}" in result.stdout
+    with duckdb.connect(str(database), read_only=True) as connection:
+        counts = {
+            table: connection.execute(f"SELECT count(*) FROM scm.{table}").fetchone()[0]  # type: ignore[index]
+            for table in ("certificates", "csr_list")
+        }
+    listed = sum(
+        r.owned_by_self for r in Dataset.generate(certificates=120, csrs=45, seed=3).certificates
+    )
+    assert counts == {"certificates": listed, "csr_list": 45}
+    printed = dict(re.findall(r"^  (\w+) +(\d+) rows", result.stdout, flags=re.MULTILINE))
+    assert printed == {"certificates": str(listed), "csr_list": "45"}
+
+
+def test_run_uses_dlt_config_from_the_environment(sim: Simulator, tmp_path: Path) -> None:
+    database = tmp_path / "chosen.duckdb"
+    env = {
+        "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token,
+        "SOURCES__SCM_SOURCE__ENDPOINT": sim.url,
+        "SOURCES__SCM_SOURCE__PAGE_SIZE": "20",
+        "DESTINATION__DUCKDB__CREDENTIALS": str(database),
+    }
+    result = scm_export(
+        "run", "--dataset-name", "certs", "--resources", "csr_list", cwd=tmp_path, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(database), read_only=True) as connection:
+        tables = {row[0] for row in connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'certs'"
+        ).fetchall()}  # fmt: skip
+        count = connection.execute("SELECT count(*) FROM certs.csr_list").fetchone()
+    assert "certificates" not in tables and count == (len(sim.dataset.csrs),)
+    assert {request.query["limit"] for request in sim.requests} == {"20"}
+    assert {request.path for request in sim.requests} == {"/v3/scm/csr"}
+
+
+def test_run_into_the_local_postgresql(sim: Simulator, tmp_path: Path) -> None:
+    dataset = f"scm_cli_{os.getpid()}"
+    env = {"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token,
+           "DESTINATION__POSTGRES__CREDENTIALS": POSTGRES_DSN}  # fmt: skip
+    try:
+        result = scm_export("run", "--destination", "postgres", "--dataset-name", dataset,
+                            "--endpoint", sim.url, cwd=tmp_path, env=env)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*), count(DISTINCT id) FROM {dataset}.certificates")
+            certificates = cursor.fetchone()
+            cursor.execute(f"SELECT count(*) FROM {dataset}.csr_list")
+            csrs = cursor.fetchone()
+    finally:
+        with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+            cursor.execute(f"DROP SCHEMA IF EXISTS {dataset} CASCADE")
+    owned = sum(record.owned_by_self for record in sim.dataset.certificates)
+    assert certificates == (owned, owned) and csrs == (len(sim.dataset.csrs),)
+
+
+def test_simulate_serves_until_stopped(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "simulate", "--port", "0", "--certificates", "30"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        url = first.split(" at ")[1].split()[0]
+        answer = requests.get(f"{url}/v3/scm/certificates", headers={"X-Auth-Token": DEFAULT_TOKEN},
+                              params={"limit": 50}, timeout=10)  # fmt: skip
+        assert answer.status_code == 200 and 0 < answer.json()["total_count"] <= 30
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
