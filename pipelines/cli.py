@@ -88,11 +88,12 @@ def demo_command(args: argparse.Namespace) -> int:
             "scm_demo", dlt.destinations.duckdb(str(duckdb_file)), DATASET_NAME
         )
         code = _load_and_summarise(pipeline, source)
+    with pipeline.sql_client() as client:
+        statuses = client.execute_sql(
+            f"SELECT status, count(*) FROM {DATASET_NAME}.certificates GROUP BY 1 ORDER BY 2 DESC"
+        )
+    print("Certificates by status: " + ", ".join(f"{status} {count}" for status, count in statuses))
     print(f"DuckDB file: {duckdb_file}")
-    print(
-        f'Try: duckdb {duckdb_file.name} "select status, count(*) from {DATASET_NAME}.certificates'
-        ' group by all order by 2 desc"'
-    )
     return code
 
 
@@ -137,9 +138,11 @@ def _load_and_summarise(pipeline: dlt.Pipeline, source: Any) -> int:
         if table not in source.selected_resources:
             continue
         run = resources_state.get(table, {}).get("last_run", {})
+        mode = run.get("offset_mode")
+        offsets = f"offset counts {mode}s" if mode in ("record", "page") else "a single page"
         print(
             f"  {table:<14}{counts.get(table, 0):>8} rows  (API total {run.get('total', '?')},"
-            f" {run.get('pages', '?')} pages, offset counts {run.get('offset_mode', '?')}s)"
+            f" requests: {run.get('pages', '?')}, {offsets})"
         )
     return 0
 
