@@ -1,48 +1,254 @@
-"""Credentials (a dlt secrets spec) and the requests auth objects built from them."""
+"""Credentials (a dlt secrets spec), the one way of authenticating they choose, and its auth object.
+
+Three ways, chosen by which fields are set: an IAM token as is; an IAM user's password, traded for
+a token that is renewed before it expires and once after a 401; or an access key pair signing
+every request (temporary keys add a security token). With nothing set, the Huawei SDK's own
+environment variables are used.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping
 from typing import Optional
 
+import pendulum
+import requests
 from dlt.common.configuration import configspec
 from dlt.common.configuration.specs import CredentialsConfiguration
 from dlt.common.typing import TSecretStrValue
 from requests import PreparedRequest
 from requests.auth import AuthBase
 
-from scm_source.errors import ScmConfigError
+from scm_source import signing
+from scm_source.errors import ScmApiError, ScmConfigError, ScmResponseError
+from scm_source.retry import RetryPolicy, send_with_retries
+from scm_source.settings import validate_endpoint
 
-CREDENTIALS_SECTION = "sources.scm_source.credentials"
+logger = logging.getLogger(__name__)
+
+DEFAULT_IAM_ENDPOINT = "https://iam.myhuaweicloud.com"
+SECTION = "sources.scm_source.credentials"
+ENV_PREFIX = "SOURCES__SCM_SOURCE__CREDENTIALS__"
+# The Huawei SDK's variables, used when nothing is configured: field -> variable.
+SDK_ENVIRONMENT = {
+    "access_key": "HUAWEICLOUD_SDK_AK",
+    "secret_key": "HUAWEICLOUD_SDK_SK",
+    "security_token": "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+    "domain_id": "HUAWEICLOUD_SDK_DOMAIN_ID",
+}
+# Each way: the fields it needs, then the optional ones.
+WAYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "auth_token": (("auth_token",), ()),
+    "password": (("username", "password", "domain_name"), ()),
+    "access_key": (("access_key", "secret_key"), ("security_token",)),
+}
 
 
 @configspec
 class ScmCredentials(CredentialsConfiguration):
-    """Every field is optional so that a missing one is reported by us in one line, not by dlt."""
+    """Every field is optional so that what is missing is reported by us in one line."""
 
     auth_token: Optional[TSecretStrValue] = None
+    username: Optional[str] = None
+    password: Optional[TSecretStrValue] = None
+    domain_name: Optional[str] = None
+    iam_endpoint: Optional[str] = None
+    access_key: Optional[str] = None
+    secret_key: Optional[TSecretStrValue] = None
+    security_token: Optional[TSecretStrValue] = None
+    domain_id: Optional[str] = None
 
 
-class TokenAuth(AuthBase):
+class ScmAuth(AuthBase):
+    """An auth object that can say which credential it uses (never its value) and, where the
+    credential is renewable, renew it after a 401."""
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def renew(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.describe()}>"
+
+
+class TokenAuth(ScmAuth):
     """Sends an IAM user token as `X-Auth-Token`."""
-
-    name = "auth_token"
 
     def __init__(self, token: str) -> None:
         self._token = token
+
+    def describe(self) -> str:
+        return "auth_token"
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         request.headers["X-Auth-Token"] = self._token
         return request
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(<redacted>)"
 
+class PasswordAuth(ScmAuth):
+    """Trades an IAM user's password for a domain-scoped token, kept until shortly before it
+    expires (a fifth of its life, at most 5 minutes early) or until the API answers 401."""
 
-def make_auth(credentials: ScmCredentials | None) -> TokenAuth:
-    """Picks the one way of authenticating the credentials describe, or says what to set."""
-    if credentials is None or not credentials.auth_token:
-        raise ScmConfigError(
-            "no SCM credentials: set auth_token under [sources.scm_source.credentials] in"
-            " .dlt/secrets.toml or SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN"
+    def __init__(
+        self, username: str, password: str, domain_name: str, iam_endpoint: str, retry: RetryPolicy
+    ) -> None:
+        self._username = username
+        self._password = password
+        self._domain_name = domain_name
+        self._url = f"{iam_endpoint}/v3/auth/tokens"
+        self._retry = retry
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._renew_at = 0.0
+
+    def describe(self) -> str:
+        return f"password of IAM user {self._username!r} in domain {self._domain_name!r}"
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        with self._lock:
+            if self._token is None or time.monotonic() >= self._renew_at:
+                self._fetch()
+            request.headers["X-Auth-Token"] = self._token  # type: ignore[assignment]
+        return request
+
+    def renew(self) -> bool:
+        with self._lock:
+            self._fetch()
+        return True
+
+    def _fetch(self) -> None:
+        identity = {
+            "name": self._username,
+            "password": self._password,
+            "domain": {"name": self._domain_name},
+        }
+        body = {
+            "auth": {
+                "identity": {"methods": ["password"], "password": {"user": identity}},
+                "scope": {"domain": {"name": self._domain_name}},
+            }
+        }
+        response = send_with_retries(
+            lambda: requests.post(
+                self._url, json=body, timeout=self._retry.request_timeout_seconds
+            ),
+            self._retry,
+            f"POST {self._url}",
         )
-    return TokenAuth(str(credentials.auth_token))
+        if response.status_code != 201:
+            raise ScmApiError.from_response(response, self.describe())
+        token = response.headers.get("X-Subject-Token")
+        try:
+            expires_at = pendulum.parse(response.json()["token"]["expires_at"])
+        except (ValueError, KeyError, TypeError):
+            raise ScmResponseError(f"POST {self._url}: answer has no token.expires_at") from None
+        if not token:
+            raise ScmResponseError(f"POST {self._url}: answer has no X-Subject-Token header")
+        lifetime = max(0.0, (expires_at - pendulum.now("UTC")).total_seconds())  # type: ignore[operator]
+        self._token = token
+        self._renew_at = time.monotonic() + lifetime - min(300.0, lifetime / 5)
+        logger.info("fetched an IAM token for %s, valid %.0f s", self.describe(), lifetime)
+
+
+class AccessKeyAuth(ScmAuth):
+    """Signs each request (each attempt) with SDK-HMAC-SHA256, as the Huawei SDK does."""
+
+    def __init__(
+        self,
+        access_key: str,
+        secret_key: str,
+        security_token: str | None = None,
+        domain_id: str | None = None,
+    ) -> None:
+        self._access_key = access_key
+        self._secret_key = secret_key
+        self._security_token = security_token
+        self._domain_id = domain_id
+
+    def describe(self) -> str:
+        kind = "temporary access key" if self._security_token else "access key"
+        return f"{kind} {self._access_key[:4]}…{self._access_key[-4:]}"
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        parts = requests.utils.urlparse(request.url)
+        # Send the query exactly as it is signed (%20, not "+"), as the SDK does.
+        pairs = requests.compat.parse_qsl(parts.query, keep_blank_values=True)
+        query = signing.canonical_query(pairs)
+        request.url = parts._replace(query=query).geturl()
+        headers = {"Host": parts.netloc, signing.DATE_HEADER: signing.sdk_date()}
+        if self._security_token:
+            headers["X-Security-Token"] = self._security_token
+        if self._domain_id:
+            headers["X-Domain-Id"] = self._domain_id
+        request.headers.update(headers)
+        lower = {name.lower(): value for name, value in headers.items()}
+        signed_headers = sorted(lower)
+        body = request.body.encode() if isinstance(request.body, str) else request.body or b""
+        canonical = signing.canonical_request(
+            request.method or "GET", parts.path, pairs, lower, signed_headers, body
+        )
+        request.headers["Authorization"] = signing.authorization(
+            self._access_key,
+            signed_headers,
+            signing.signature(self._secret_key, headers[signing.DATE_HEADER], canonical),
+        )
+        return request
+
+
+def make_auth(
+    credentials: ScmCredentials | None, retry: RetryPolicy, environ: Mapping[str, str] = os.environ
+) -> ScmAuth:
+    """Picks the one way the credentials describe, or says in one line what to set."""
+    values = {name: getattr(credentials, name, None) for name in ScmCredentials.__annotations__}
+    values = {name: str(value) for name, value in values.items() if value not in (None, "")}
+    ways = [way for way, (needed, optional) in WAYS.items() if values.keys() & {*needed, *optional}]
+    if not ways:
+        sdk = {name: environ[var] for name, var in SDK_ENVIRONMENT.items() if environ.get(var)}
+        if sdk.keys() & {"access_key", "secret_key", "security_token"}:
+            values, ways = {**sdk, **values}, ["access_key"]
+    if not ways:
+        raise ScmConfigError(
+            f"no SCM credentials: under [{SECTION}] set auth_token; or username, password and"
+            " domain_name; or access_key and secret_key (env"
+            f" {ENV_PREFIX}<NAME>, or the SDK's HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK)"
+        )
+    if len(ways) > 1:
+        raise ScmConfigError(
+            f"conflicting SCM credentials: {' and '.join(_fields_of(w, values) for w in ways)}"
+            f" are all set under [{SECTION}]; keep exactly one way"
+        )
+    way = ways[0]
+    missing = [name for name in WAYS[way][0] if name not in values]
+    if missing:
+        raise ScmConfigError(
+            f"incomplete SCM credentials: {_fields_of(way, values)} set but"
+            f" {', '.join(missing)} missing (under [{SECTION}] or {ENV_PREFIX}{missing[0].upper()})"
+        )
+    if way == "auth_token":
+        return TokenAuth(values["auth_token"])
+    if way == "password":
+        iam = values.get("iam_endpoint") or environ.get("HUAWEICLOUD_SDK_IAM_ENDPOINT")
+        return PasswordAuth(
+            values["username"],
+            values["password"],
+            values["domain_name"],
+            validate_endpoint(iam or DEFAULT_IAM_ENDPOINT, "iam_endpoint"),
+            retry,
+        )
+    domain_id = values.get("domain_id") or environ.get(SDK_ENVIRONMENT["domain_id"])
+    if not domain_id:
+        logger.info("no domain_id: X-Domain-Id is not sent (the Huawei SDK sends it for SCM)")
+    return AccessKeyAuth(
+        values["access_key"], values["secret_key"], values.get("security_token"), domain_id
+    )
+
+
+def _fields_of(way: str, values: Mapping[str, str]) -> str:
+    needed, optional = WAYS[way]
+    return ", ".join(name for name in (*needed, *optional) if name in values)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from requests import Response
+
 
 class ScmError(Exception):
     """Base of every error scm-export reports to a person instead of a traceback."""
@@ -27,6 +29,7 @@ class ScmApiError(ScmError):
         error_msg: str | None,
         request_id: str | None,
         credential: str,
+        method: str = "GET",
     ) -> None:
         self.status = status
         self.endpoint = endpoint
@@ -34,12 +37,34 @@ class ScmApiError(ScmError):
         self.error_msg = error_msg
         self.request_id = request_id
         self.credential = credential
+        self.method = method
         super().__init__(self._describe())
+
+    @classmethod
+    def from_response(cls, response: Response, credential: str) -> ScmApiError:
+        """Reads SCM's `{"error_code", "error_msg"}` and IAM's `{"error": {"code", "message"}}`."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            body = {"error_msg": f"non-JSON body starting {response.text[:60]!r}"}
+        nested = body.get("error") if isinstance(body.get("error"), dict) else {}
+        request = response.request
+        return cls(
+            status=response.status_code,
+            endpoint=str(request.url).split("?")[0] if request else str(response.url),
+            error_code=body.get("error_code") or nested.get("code"),
+            error_msg=body.get("error_msg") or nested.get("message"),
+            request_id=body.get("request_id") or response.headers.get("X-Request-Id"),
+            credential=credential,
+            method=(request.method if request else None) or "GET",
+        )
 
     def _describe(self) -> str:
         hint = _STATUS_HINTS.get(self.status, "")
         return (
-            f"SCM API answered HTTP {self.status} for GET {self.endpoint}"
+            f"{self.method} {self.endpoint} answered HTTP {self.status}"
             f" (error_code={self.error_code or '-'}, error_msg={self.error_msg or '-'},"
             f" request_id={self.request_id or '-'}, credential={self.credential}){hint}"
         )

@@ -81,18 +81,19 @@ def _api_bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def validate_endpoint(endpoint: str) -> str:
+def validate_endpoint(endpoint: str, setting: str = "endpoint") -> str:
     """Any base URL is accepted (regional, sovereign, a proxy, the simulator) if it is http(s)."""
     parts = urlsplit(str(endpoint).strip())
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        example = DEFAULT_ENDPOINT if setting == "endpoint" else "https://iam.myhuaweicloud.com"
         raise ScmConfigError(
-            f"endpoint={endpoint!r} is not a base URL: give one like {DEFAULT_ENDPOINT}"
-            " (sources.scm_source.endpoint or --endpoint)"
+            f"{setting}={endpoint!r} is not a base URL: give one like {example}"
+            f" (sources.scm_source.{setting})"
         )
     try:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
-        raise ScmConfigError(f"endpoint={endpoint!r} has a malformed port") from None
+        raise ScmConfigError(f"{setting}={endpoint!r} has a malformed port") from None
     return str(endpoint).strip().rstrip("/")
 
 

@@ -14,8 +14,9 @@ import dlt
 from dlt.sources import DltResource
 
 from scm_source.auth import ScmCredentials, make_auth
-from scm_source.client import RetryPolicy, ScmClient
+from scm_source.client import ScmClient
 from scm_source.paging import CERTIFICATES, CSRS, ListEndpoint, PagingReport, fetch_page, walk_pages
+from scm_source.retry import RetryPolicy
 from scm_source.rows import certificate_row, csr_row
 from scm_source.schema import CERTIFICATE_COLUMNS, CSR_COLUMNS
 from scm_source.settings import (
@@ -69,18 +70,13 @@ def scm_source(
         content=content,
     )
     csr_filters = CsrFilters(name=csr_name, private_key_algo=private_key_algo)
-    auth = make_auth(credentials)
-    client = ScmClient(
-        validate_endpoint(endpoint),
-        auth,
-        credential_name=auth.name,
-        retry=RetryPolicy(
-            max_attempts=max_attempts,
-            max_retry_seconds=max_retry_seconds,
-            backoff_seconds=backoff_seconds,
-            request_timeout_seconds=request_timeout_seconds,
-        ),
+    retry = RetryPolicy(
+        max_attempts=max_attempts,
+        max_retry_seconds=max_retry_seconds,
+        backoff_seconds=backoff_seconds,
+        request_timeout_seconds=request_timeout_seconds,
     )
+    client = ScmClient(validate_endpoint(endpoint), make_auth(credentials, retry), retry)
 
     def rows(
         endpoint: ListEndpoint, query: dict[str, str], to_row: Callable[[Row], Row]

@@ -1,6 +1,8 @@
-"""A local SCM that serves the two list endpoints as documented; see server.py and dataset.py."""
+"""A local SCM that serves the two list endpoints as documented; see server.py, gateway.py
+and dataset.py."""
 
 from scm_source.simulator.dataset import CertificateRecord, Dataset
+from scm_source.simulator.gateway import AccessKey, IamUser
 from scm_source.simulator.server import (
     DEFAULT_TOKEN,
     Faults,
@@ -11,9 +13,11 @@ from scm_source.simulator.server import (
 
 __all__ = [
     "DEFAULT_TOKEN",
+    "AccessKey",
     "CertificateRecord",
     "Dataset",
     "Faults",
+    "IamUser",
     "LoggedRequest",
     "Simulator",
     "SimulatorOptions",

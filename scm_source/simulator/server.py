@@ -17,9 +17,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from scm_source.simulator.dataset import BadParameter, Dataset, page_window
+from scm_source.simulator.gateway import AccessKey, Gateway, IamUser
 
 CERTIFICATES_PATH = "/v3/scm/certificates"
 CSR_PATH = "/v3/scm/csr"
+IAM_TOKENS_PATH = "/v3/auth/tokens"
 DEFAULT_TOKEN = "simulator-token-0123456789abcdef0123456789"
 
 
@@ -52,6 +54,10 @@ class SimulatorOptions:
     retry_after: str | None = None
     csr_max_offset: int | None = None
     faults: Faults = field(default_factory=Faults)
+    users: tuple[IamUser, ...] = ()
+    access_keys: tuple[AccessKey, ...] = ()
+    token_lifetime_seconds: float = 86_400.0
+    revoke_tokens_at_request: int | None = None  # the Nth SCM request finds its token revoked
 
 
 class Simulator:
@@ -70,6 +76,13 @@ class Simulator:
         self._lock = threading.Lock()
         self._in_flight = 0
         self._random = random.Random(self.options.faults.seed)
+        self.gateway = Gateway(
+            self.options.tokens | self.options.forbidden_tokens,
+            self.options.users,
+            self.options.access_keys,
+            self.options.token_lifetime_seconds,
+        )
+        self._scm_requests = 0
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -108,7 +121,7 @@ class Simulator:
     # -- one request ----------------------------------------------------------------------------
 
     def answer(
-        self, method: str, target: str, headers: dict[str, str]
+        self, method: str, target: str, headers: dict[str, str], body: bytes = b""
     ) -> tuple[int, dict[str, str], Any]:
         """Status, extra headers and JSON body for one request, in the gateway's order of checks."""
         parts = urlsplit(target)
@@ -122,21 +135,24 @@ class Simulator:
             roll = self._random.random()
             extra = self._random.uniform(0, self.options.faults.extra_latency_seconds)
         try:
-            time.sleep(self.options.latency_seconds + extra)
-            status, extra_headers, body = self._route(
-                method, path, query, headers, over_limit, roll
-            )
+            if (method, path) == ("POST", IAM_TOKENS_PATH):
+                status, extra_headers, answer = self.gateway.issue_token(body)
+            else:
+                time.sleep(self.options.latency_seconds + extra)
+                status, extra_headers, answer = self._scm(
+                    method, path, parts.query, headers, over_limit, roll
+                )
         finally:
             with self._lock:
                 self._in_flight -= 1
                 self.requests.append(LoggedRequest(method, path, query, headers, status))
-        return status, extra_headers, body
+        return status, extra_headers, answer
 
-    def _route(
+    def _scm(
         self,
         method: str,
         path: str,
-        query: dict[str, str],
+        raw_query: str,
         headers: dict[str, str],
         over_limit: bool,
         roll: float,
@@ -147,26 +163,18 @@ class Simulator:
                 "APIG.0101",
                 "The API does not exist or has not been published in the environment",
             )
-        token = headers.get("x-auth-token")
-        if token is None:
-            return _error(
-                401, "APIG.0301", "Incorrect IAM authentication information: x-auth-token not found"
-            )
-        if token in self.options.forbidden_tokens:
+        with self._lock:
+            self._scm_requests += 1
+            revoke = self._scm_requests == self.options.revoke_tokens_at_request
+        if revoke:
+            self.gateway.revoke_issued_tokens()
+        denied = self.gateway.check(method, path, raw_query, headers)
+        if denied is not None:
+            return denied
+        if headers.get("x-auth-token") in self.options.forbidden_tokens:
             return _error(403, "SCM.0403", "Access denied: the user lacks permission scm:cert:list")
-        if token not in self.options.tokens:
-            return _error(
-                401, "APIG.0301", "Incorrect IAM authentication information: verify token failed"
-            )
-        if over_limit:
-            return _error(
-                429,
-                "APIG.0308",
-                "The throttling threshold has been reached: policy user over ratelimit",
-                self._retry_after(),
-            )
         faults = self.options.faults
-        if roll < faults.rate_429:
+        if over_limit or roll < faults.rate_429:
             return _error(
                 429,
                 "APIG.0308",
@@ -175,6 +183,7 @@ class Simulator:
             )
         if roll < faults.rate_429 + faults.rate_500:
             return _error(500, "SCM.0500", "Internal server error")
+        query = dict(parse_qsl(raw_query, keep_blank_values=True))
         try:
             if path == CERTIFICATES_PATH:
                 rows = self.dataset.list_certificates(query)
@@ -203,12 +212,13 @@ def _handler_for(simulator: Simulator) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+            received = self.rfile.read(length) if length else b""
             headers = {name.lower(): value for name, value in self.headers.items()}
-            status, extra_headers, body = simulator.answer(self.command, self.path, headers)
+            status, extra_headers, body = simulator.answer(
+                self.command, self.path, headers, received
+            )
             request_id = uuid.uuid4().hex
-            if status >= 400:
+            if status >= 400 and "error_code" in body:
                 body = {**body, "request_id": request_id}
             payload = json.dumps(body).encode()
             self.send_response(status)

@@ -1,0 +1,106 @@
+"""Retrying one HTTP exchange: backoff with jitter on 429, 5xx and dropped connections.
+
+tenacity wraps the whole exchange (not `Session.send`, as dlt's requests helper does) so that auth
+runs again on every attempt: a retried AK/SK request gets a fresh date and signature.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import requests
+from dlt.sources.helpers.requests.retry import wait_exponential_retry_after
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random,
+)
+
+from scm_source.errors import ScmConfigError, ScmError
+
+logger = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRY_EXCEPTIONS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounds for retrying throttled (429), failing (5xx) and dropped requests."""
+
+    max_attempts: int = 5
+    max_retry_seconds: float = 120.0
+    backoff_seconds: float = 1.0
+    max_backoff_seconds: float = 30.0
+    request_timeout_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ScmConfigError(f"max_attempts={self.max_attempts} must be at least 1")
+        for name in (
+            "max_retry_seconds",
+            "backoff_seconds",
+            "max_backoff_seconds",
+            "request_timeout_seconds",
+        ):
+            if getattr(self, name) < 0:
+                raise ScmConfigError(f"{name}={getattr(self, name)} must not be negative")
+
+
+def send_with_retries(
+    send: Callable[[], requests.Response], policy: RetryPolicy, what: str
+) -> requests.Response:
+    """The last response once it is not retryable or attempts run out; `what` names the request
+    in log lines and errors (method and URL, never a credential)."""
+
+    def give_up(state: RetryCallState) -> requests.Response:
+        outcome = state.outcome
+        assert outcome is not None
+        if outcome.failed:
+            raise ScmError(
+                f"{what} failed after {state.attempt_number} attempts: {outcome.exception()}"
+            ) from None
+        return outcome.result()
+
+    def log_retry(state: RetryCallState) -> None:
+        outcome = state.outcome
+        assert outcome is not None
+        reason = (
+            type(outcome.exception()).__name__
+            if outcome.failed
+            else f"HTTP {outcome.result().status_code}"
+        )
+        delay = state.next_action.sleep if state.next_action else 0.0
+        logger.warning(
+            "retrying %s after %s (attempt %d, waiting %.1f s)",
+            what,
+            reason,
+            state.attempt_number,
+            delay,
+        )
+
+    retrying = Retrying(
+        retry=retry_if_result(lambda response: response.status_code in RETRY_STATUSES)
+        | retry_if_exception_type(RETRY_EXCEPTIONS),
+        wait=wait_exponential_retry_after(
+            multiplier=policy.backoff_seconds, max=policy.max_backoff_seconds
+        )
+        + wait_random(0, policy.backoff_seconds),
+        stop=stop_after_attempt(policy.max_attempts) | stop_after_delay(policy.max_retry_seconds),
+        before_sleep=log_retry,
+        retry_error_callback=give_up,
+    )
+    try:
+        return retrying(send)
+    except requests.RequestException as exc:  # one that is not worth retrying (a bad URL, TLS)
+        raise ScmError(f"{what} failed: {exc}") from None
