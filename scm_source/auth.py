@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Mapping
 from typing import Optional
+from urllib.parse import parse_qsl, urlsplit
 
 import pendulum
 import requests
@@ -176,9 +177,9 @@ class AccessKeyAuth(ScmAuth):
         return f"{kind} {self._access_key[:4]}…{self._access_key[-4:]}"
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
-        parts = requests.utils.urlparse(request.url)
+        parts = urlsplit(request.url or "")
         # Send the query exactly as it is signed (%20, not "+"), as the SDK does.
-        pairs = requests.compat.parse_qsl(parts.query, keep_blank_values=True)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
         query = signing.canonical_query(pairs)
         request.url = parts._replace(query=query).geturl()
         headers = {"Host": parts.netloc, signing.DATE_HEADER: signing.sdk_date()}

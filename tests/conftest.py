@@ -77,9 +77,12 @@ def run_load(
     pipeline_name: str = "scm_test",
     **settings: Any,
 ) -> dlt.Pipeline:
-    source = scm_source(
-        credentials={"auth_token": simulator.token}, endpoint=simulator.url, **settings
-    )
+    settings = {
+        "credentials": {"auth_token": simulator.token},
+        "endpoint": simulator.url,
+        **settings,
+    }
+    source = scm_source(**settings)
     pipeline = make_pipeline(
         pipeline_name, destination, dataset_name, pipelines_dir=str(tmp_path / "pipelines")
     )

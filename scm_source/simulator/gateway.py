@@ -55,6 +55,7 @@ class Gateway:
         self._max_skew = max_clock_skew_seconds
         self._lock = threading.Lock()
         self.issued: dict[str, float] = {}  # token -> monotonic expiry
+        self.ever_issued: list[str] = []  # for tests that look for leaked tokens
         self._bad_signatures: dict[str, int] = {}
         self._locked_until: dict[str, float] = {}
 
@@ -95,6 +96,7 @@ class Gateway:
         expires = issued + timedelta(seconds=self.token_lifetime_seconds)
         with self._lock:
             self.issued[token] = time.monotonic() + self.token_lifetime_seconds
+            self.ever_issued.append(token)
         user = {"name": known.name, "domain": {"name": known.domain_name}}
         answer = {"token": {"methods": ["password"], "issued_at": issued.isoformat(),
                             "expires_at": expires.isoformat().replace("+00:00", "Z"),
