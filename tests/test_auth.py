@@ -17,7 +17,7 @@ from huaweicloudsdkscm.v3 import ListCertificatesRequest, ListCsrRequest, ScmCli
 from scm_source import ScmConfigError, scm_source, signing
 from scm_source.auth import AccessKeyAuth, ScmCredentials, make_auth
 from scm_source.retry import RetryPolicy
-from scm_source.simulator import AccessKey, Dataset, IamUser, Simulator, SimulatorOptions
+from scm_source.simulator import AccessKey, Dataset, Faults, IamUser, Simulator, SimulatorOptions
 from tests.conftest import query, run_load
 
 AK = "HPUAEXAMPLEAK0123456"
@@ -278,3 +278,17 @@ def _scm_error(error: BaseException) -> BaseException:
         seen = seen.__cause__ or seen.__context__
     assert seen is not None
     return seen
+
+
+def test_a_retried_request_is_signed_again_with_a_fresh_date() -> None:
+    dataset = Dataset.generate(certificates=1, csrs=30, seed=2)
+    options = SimulatorOptions(access_keys=(AccessKey(AK, SK),), faults=Faults(rate_429=0.7, seed=1))
+    with Simulator(dataset, options) as simulator:
+        source = scm_source(credentials={"access_key": AK, "secret_key": SK}, endpoint=simulator.url,
+                            backoff_seconds=1.0, max_attempts=6)  # fmt: skip
+        rows = list(source.with_resources("csr_list"))
+        attempts = [r for r in simulator.requests if r.path == "/v3/scm/csr"]
+    assert len(rows) == 30
+    assert [r.status for r in attempts][-1] == 200 and len(attempts) >= 2
+    dates = [r.headers["x-sdk-date"] for r in attempts]
+    assert len(set(dates)) == len(dates)  # each attempt signed anew, and every one verified
