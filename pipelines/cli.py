@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -16,10 +17,13 @@ from typing import Any
 import dlt
 from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.common.destination import Destination
+from rich.console import Console
 
+from pipelines.report import collect, print_text, write_html
 from pipelines.scm_pipeline import DATASET_NAME, PIPELINE_NAME, load, make_pipeline, row_counts
 from scm_source import ScmConfigError, ScmError, scm_source
 from scm_source.simulator import DEFAULT_TOKEN, Dataset, Simulator, SimulatorOptions
+from scm_source.views import DEFAULT_EXPIRING_WITHIN_DAYS, install_views, validate_days
 
 RESOURCES = ("certificates", "csr_list")
 EXIT_FAILED, EXIT_USAGE = 1, 2
@@ -66,11 +70,32 @@ def _report_failure(exc: BaseException) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    validate_days(args.expiring_within_days)
     destination = _destination(args.destination)
     overrides = {"endpoint": args.endpoint} if args.endpoint else {}
     source = scm_source(**overrides).with_resources(*_resources(args.resources))
     pipeline = make_pipeline(args.pipeline_name, destination, args.dataset_name)
-    return _load_and_summarise(pipeline, source)
+    return _load_and_summarise(pipeline, source, args.expiring_within_days)
+
+
+def views_command(args: argparse.Namespace) -> int:
+    pipeline = _existing_pipeline(args)
+    installed = install_views(pipeline, validate_days(args.expiring_within_days))
+    print(f"Installed {len(installed)} views in {pipeline.dataset_name}: {', '.join(installed)}")
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    path = Path(args.html).resolve() if args.html else None
+    if path and not path.parent.is_dir():
+        raise ScmConfigError(f"cannot write {path}: the folder does not exist")
+    report = collect(_existing_pipeline(args), args.days)
+    if path:
+        write_html(report, path)
+        print(f"Report written to {path}")
+    else:
+        print_text(report, Console(width=max(120, shutil.get_terminal_size().columns)))
+    return 0
 
 
 def demo_command(args: argparse.Namespace) -> int:
@@ -87,13 +112,15 @@ def demo_command(args: argparse.Namespace) -> int:
         pipeline = make_pipeline(
             "scm_demo", dlt.destinations.duckdb(str(duckdb_file)), DATASET_NAME
         )
-        code = _load_and_summarise(pipeline, source)
+        code = _load_and_summarise(pipeline, source, DEFAULT_EXPIRING_WITHIN_DAYS)
     with pipeline.sql_client() as client:
         statuses = client.execute_sql(
             f"SELECT status, count(*) FROM {DATASET_NAME}.certificates GROUP BY 1 ORDER BY 2 DESC"
         )
     print("Certificates by status: " + ", ".join(f"{status} {count}" for status, count in statuses))
+    print_text(collect(pipeline, DEFAULT_EXPIRING_WITHIN_DAYS), Console(width=120), limit=5)
     print(f"DuckDB file: {duckdb_file}")
+    print("Full report: scm-export report --pipeline-name scm_demo [--html report.html]")
     return code
 
 
@@ -124,9 +151,9 @@ def simulate_command(args: argparse.Namespace) -> int:
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _load_and_summarise(pipeline: dlt.Pipeline, source: Any) -> int:
+def _load_and_summarise(pipeline: dlt.Pipeline, source: Any, expiring_within_days: int) -> int:
     started = time.perf_counter()
-    load(pipeline, source)
+    load(pipeline, source, expiring_within_days)
     elapsed = time.perf_counter() - started
     counts = row_counts(pipeline)
     resources_state = pipeline.state.get("sources", {}).get("scm_source", {}).get("resources", {})
@@ -145,6 +172,19 @@ def _load_and_summarise(pipeline: dlt.Pipeline, source: Any) -> int:
             f" requests: {run.get('pages', '?')}, {offsets})"
         )
     return 0
+
+
+def _existing_pipeline(args: argparse.Namespace) -> dlt.Pipeline:
+    """The pipeline a load made, its schema restored from the destination when not local."""
+    pipeline = make_pipeline(args.pipeline_name, _destination(args.destination), args.dataset_name)
+    if not pipeline.default_schema_name:
+        pipeline.sync_destination()
+    if not pipeline.default_schema_name:
+        raise ScmConfigError(
+            f"no load found for pipeline {args.pipeline_name!r} in dataset {args.dataset_name!r}:"
+            " run `scm-export run` first (or pass the --pipeline-name/--dataset-name it used)"
+        )
+    return pipeline
 
 
 def _destination(name: str) -> Destination[Any, Any]:
@@ -181,12 +221,23 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_Parser)
 
     run = commands.add_parser("run", help="load SCM into the destination using dlt config")
-    run.add_argument("--destination", default="duckdb", help="duckdb (default), postgres, bigquery")
-    run.add_argument("--dataset-name", default=DATASET_NAME)
-    run.add_argument("--pipeline-name", default=PIPELINE_NAME)
+    _add_pipeline_arguments(run)
     run.add_argument("--endpoint", help="SCM base URL (default from config)")
     run.add_argument("--resources", default=",".join(RESOURCES), help="comma-separated subset")
+    _add_threshold_argument(run)
     run.set_defaults(command=run_command)
+
+    install = commands.add_parser("views", help="(re)install the SQL views in the dataset")
+    _add_pipeline_arguments(install)
+    _add_threshold_argument(install)
+    install.set_defaults(command=views_command)
+
+    report = commands.add_parser("report", help="print or write the certificate report")
+    _add_pipeline_arguments(report)
+    report.add_argument("--days", type=int, default=DEFAULT_EXPIRING_WITHIN_DAYS,
+                        help="expiring threshold in days (default 30)")  # fmt: skip
+    report.add_argument("--html", metavar="FILE", help="write one self-contained HTML page")
+    report.set_defaults(command=report_command)
 
     demo = commands.add_parser("demo", help="load from a local simulator into a DuckDB file")
     _add_dataset_arguments(demo, certificates=2000, csrs=500)
@@ -200,6 +251,23 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--offset-mode", choices=("record", "page"), default="record")
     simulate.set_defaults(command=simulate_command)
     return parser
+
+
+def _add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--destination", default="duckdb", help="duckdb (default), postgres, bigquery"
+    )
+    parser.add_argument("--dataset-name", default=DATASET_NAME)
+    parser.add_argument("--pipeline-name", default=PIPELINE_NAME)
+
+
+def _add_threshold_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--expiring-within-days",
+        type=int,
+        default=DEFAULT_EXPIRING_WITHIN_DAYS,
+        help="threshold of certificates_expiring and domain_coverage (default 30)",
+    )
 
 
 def _add_dataset_arguments(parser: argparse.ArgumentParser, certificates: int, csrs: int) -> None:

@@ -12,6 +12,7 @@ import dlt
 from dlt.common.pipeline import LoadInfo
 
 from scm_source import scm_source
+from scm_source.views import DEFAULT_EXPIRING_WITHIN_DAYS, install_views, validate_days
 
 PIPELINE_NAME = "scm_export"
 DATASET_NAME = "scm"
@@ -44,9 +45,14 @@ def row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
     }
 
 
-def load(pipeline: dlt.Pipeline, source: Any) -> LoadInfo:
+def load(pipeline: dlt.Pipeline, source: Any,
+         expiring_within_days: int = DEFAULT_EXPIRING_WITHIN_DAYS) -> LoadInfo:  # fmt: skip
+    """Loads, then (re)installs the SQL views once the dataset has certificates to show."""
+    validate_days(expiring_within_days)
     info = pipeline.run(source)
     info.raise_on_failed_jobs()
+    if "certificates" in pipeline.default_schema.data_table_names(seen_data_only=True):
+        install_views(pipeline, expiring_within_days)
     return info
 
 

@@ -42,6 +42,10 @@ CERTIFICATE_STATUSES = (
     "CANCLEREVOKING",
     "CANCELSUPPLEMENTING",
 )
+# Statuses under which the account holds a usable certificate (the views' "valid").
+VALID_STATUSES = (
+    "ISSUED", "UPLOAD", "SUPPLEMENTCHECKING", "CANCELSUPPLEMENTING", "REVOKING", "CANCLEREVOKING",
+)  # fmt: skip
 SORT_KEYS = ("certExpiredTime", "certStatus", "certUpdateTime")
 SORT_DIRS = ("ASC", "DESC")
 PRIVATE_KEY_ALGOS = ("RSA_2048", "RSA_3072", "RSA_4096", "EC_P256", "EC_P384", "SM2")

@@ -282,7 +282,9 @@ def _scm_error(error: BaseException) -> BaseException:
 
 def test_a_retried_request_is_signed_again_with_a_fresh_date() -> None:
     dataset = Dataset.generate(certificates=1, csrs=30, seed=2)
-    options = SimulatorOptions(access_keys=(AccessKey(AK, SK),), faults=Faults(rate_429=0.7, seed=1))
+    options = SimulatorOptions(
+        access_keys=(AccessKey(AK, SK),), faults=Faults(rate_429=0.7, seed=1)
+    )
     with Simulator(dataset, options) as simulator:
         source = scm_source(credentials={"access_key": AK, "secret_key": SK}, endpoint=simulator.url,
                             backoff_seconds=1.0, max_attempts=6)  # fmt: skip

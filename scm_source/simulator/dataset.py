@@ -122,6 +122,8 @@ class Dataset:
             if index < len(_EXPIRY_PATTERN_DAYS)
             else rng.uniform(-400, 800)
         )
+        if status == "EXPIRED":  # the API marks a certificate EXPIRED after its date, not before
+            days = -abs(days) - 1
         # Whole seconds: the API's string carries no more.
         expires_at = (self.now + timedelta(days=days, seconds=rng.randrange(86_400))).replace(
             microsecond=0

@@ -1,0 +1,11 @@
+-- One row per certificate and host name it names: the domain and each of the `;`-separated sans,
+-- lower-cased, blanks dropped, each once per certificate.
+SELECT DISTINCT
+    c.id AS certificate_id,
+    LOWER(TRIM(n.name)) AS name,
+    STARTS_WITH(TRIM(n.name), '*.') AS is_wildcard,
+    c.status,
+    c.expire_time
+FROM certificates AS c
+CROSS JOIN UNNEST(STRING_SPLIT(c.domain || ';' || COALESCE(c.sans, ''), ';')) AS n(name)
+WHERE TRIM(n.name) <> ''

@@ -1,0 +1,13 @@
+-- Certificate applications that failed validation.
+SELECT
+    id,
+    name,
+    domain,
+    sans,
+    type,
+    brand,
+    domain_type,
+    validity_period,
+    description
+FROM certificates
+WHERE status = 'UNPASSED'

@@ -1,0 +1,11 @@
+CREATE OR REPLACE VIEW `my-project`.`scm`.`certificate_domains` AS
+SELECT DISTINCT
+  c.id AS certificate_id,
+  LOWER(TRIM(name)) AS name,
+  STARTS_WITH(TRIM(name), '*.') AS is_wildcard,
+  c.status,
+  c.expire_time
+FROM `my-project`.`scm`.`certificates` AS c
+CROSS JOIN UNNEST(SPLIT(c.domain || ';' || COALESCE(c.sans, ''), ';')) AS name
+WHERE
+  TRIM(name) <> ''

@@ -1,0 +1,28 @@
+CREATE OR REPLACE VIEW `my-project`.`scm`.`certificates_expired` AS
+SELECT
+  id,
+  name,
+  domain,
+  sans,
+  status,
+  type,
+  brand,
+  expire_time,
+  CAST(FLOOR((
+    UNIX_SECONDS(CURRENT_TIMESTAMP()) - UNIX_SECONDS(expire_time)
+  ) / 86400) AS INT64) AS days_since_expiry,
+  status <> 'EXPIRED' AS status_still_valid
+FROM `my-project`.`scm`.`certificates`
+WHERE
+  status = 'EXPIRED'
+  OR (
+    status IN (
+      'ISSUED',
+      'UPLOAD',
+      'SUPPLEMENTCHECKING',
+      'CANCELSUPPLEMENTING',
+      'REVOKING',
+      'CANCLEREVOKING'
+    )
+    AND expire_time <= CURRENT_TIMESTAMP()
+  )

@@ -1,0 +1,14 @@
+CREATE OR REPLACE VIEW `my-project`.`scm`.`certificates_revoked` AS
+SELECT
+  id,
+  name,
+  domain,
+  sans,
+  status,
+  type,
+  brand,
+  expire_time,
+  status = 'REVOKED' AS revocation_final
+FROM `my-project`.`scm`.`certificates`
+WHERE
+  status IN ('REVOKED', 'REVOKING', 'CANCLEREVOKING')

@@ -1,0 +1,142 @@
+"""`scm-export report`: the terminal tables and the self-contained HTML page, their numbers
+checked against a Python reading of the data."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from scm_source.simulator import Dataset, Simulator
+from tests.conftest import scm_export
+from tests.test_views import VALID, expected, listed
+
+TITLES = {
+    "certificates_expiring": "Expiring within {days} days",
+    "certificates_expired": "Expired",
+    "certificates_revoked": "Revoked or being revoked",
+    "certificates_unpassed": "Failed validation (UNPASSED)",
+}
+
+
+class Page(HTMLParser):
+    """Collects headings, table cells and every tag with its attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.headings: list[str] = []
+        self.tables: list[list[list[str]]] = []
+        self._text: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th", "h2"):
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._text is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._text is not None:
+            self.tables[-1][-1].append("".join(self._text))
+        elif tag == "h2" and self._text is not None:
+            self.headings.append("".join(self._text))
+        if tag in ("td", "th", "h2"):
+            self._text = None
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Dataset]:
+    folder = tmp_path_factory.mktemp("report")
+    dataset = Dataset.generate(certificates=300, csrs=3, seed=33)
+    with Simulator(dataset) as simulator:
+        env = {"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": simulator.token}
+        result = scm_export("run", "--endpoint", simulator.url, cwd=folder, env=env)
+    assert result.returncode == 0, result.stderr
+    return folder, dataset
+
+
+def weekly(dataset: Dataset, now: datetime) -> list[int]:
+    counts = [0] * 26
+    for record in listed(dataset):
+        left = record.expires_at - now
+        if record.api["status"] in VALID and timedelta(0) < left <= timedelta(days=182):
+            counts[min(math.floor(left.total_seconds() / 86400) // 7, 25)] += 1
+    return counts
+
+
+def test_html_report_holds_the_chart_and_tables_and_loads_nothing(
+    loaded: tuple[Path, Dataset],
+) -> None:
+    folder, dataset = loaded
+    result = scm_export("report", "--html", "out/report.html", cwd=folder)
+    assert result.returncode == 2 and result.stderr.strip() == (
+        f"scm-export: error: cannot write {folder / 'out' / 'report.html'}: the folder does not exist"
+    )
+    (folder / "out").mkdir()
+    result = scm_export("report", "--html", "out/report.html", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    now = datetime.now(timezone.utc)
+    text = (folder / "out" / "report.html").read_text()
+
+    page = Page()
+    page.feed(text)
+    for view, title in TITLES.items():
+        count = len(expected(dataset, view, now, 30))
+        assert f"{title.format(days=30)}: {count}" in page.headings
+        rows = next(t for t in page.tables if t and t[0] and t[0][0] == "name" and
+                    page.headings[page.tables.index(t)].startswith(title.format(days=30)))  # fmt: skip
+        assert len(rows) - 1 == count
+    weeks = page.tables[0]
+    assert weeks[0] == ["week", *map(str, range(1, 27))]
+    assert [int(cell) for cell in weeks[1][1:]] == weekly(dataset, now)
+    assert text.count("<svg") == 1 and "<path" in text
+
+    assert not {tag for tag, _ in page.tags} & {
+        "script",
+        "link",
+        "img",
+        "iframe",
+        "object",
+        "embed",
+    }
+    for tag, attributes in page.tags:
+        for name, value in attributes.items():
+            if name in ("src", "href", "xlink:href") and value:
+                assert value.startswith("#"), (tag, name, value)
+    assert "@import" not in text
+    assert re.findall(r"url\((.)", text) and set(re.findall(r"url\((.)", text)) == {"#"}
+    outside_namespaces = re.sub(r'xmlns(:\w+)?="[^"]*"', "", text)
+    assert "http:" not in outside_namespaces and "https:" not in outside_namespaces
+
+
+def test_terminal_report_counts_each_section(loaded: tuple[Path, Dataset]) -> None:
+    folder, dataset = loaded
+    result = scm_export("report", "--days", "90", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    now = datetime.now(timezone.utc)
+    for view, title in TITLES.items():
+        count = len(expected(dataset, view, now, 90))
+        assert f"{title.format(days=90)}: {count}" in result.stdout
+
+
+def test_views_command_reinstalls_with_a_new_threshold(loaded: tuple[Path, Dataset]) -> None:
+    folder, _ = loaded
+    result = scm_export("views", "--expiring-within-days", "0", cwd=folder)
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == "scm-export: error: expiring_within_days=0 must be a whole number of days, 1 to 3650"
+    )
+    result = scm_export("views", "--expiring-within-days", "45", cwd=folder)
+    assert result.returncode == 0 and "Installed 7 views in scm" in result.stdout
