@@ -45,11 +45,18 @@ def row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
     }
 
 
+def loader_file_format(pipeline: dlt.Pipeline) -> Any:
+    """Parquet where the destination loads it natively: into DuckDB, 10,000 certificates and
+    10,000 CSRs load in 9 s and 285 MB instead of 20 s and 1.9 GB with INSERT statements."""
+    destination = pipeline.destination.destination_type.rsplit(".", 1)[-1]
+    return "parquet" if destination in ("duckdb", "bigquery") else None
+
+
 def load(pipeline: dlt.Pipeline, source: Any,
          expiring_within_days: int = DEFAULT_EXPIRING_WITHIN_DAYS) -> LoadInfo:  # fmt: skip
     """Loads, then (re)installs the SQL views once the dataset has certificates to show."""
     validate_days(expiring_within_days)
-    info = pipeline.run(source)
+    info = pipeline.run(source, loader_file_format=loader_file_format(pipeline))
     info.raise_on_failed_jobs()
     if "certificates" in pipeline.default_schema.data_table_names(seen_data_only=True):
         install_views(pipeline, expiring_within_days)

@@ -74,6 +74,11 @@ class Dataset:
     now: datetime
     seed: int = 0
     _counter: int = field(default=0, repr=False)
+    # Filtered, sorted listings by query (paging aside): paging through 10,000 rows must not
+    # re-sort them for every page. `invalidate()` after changing the data.
+    _listings: dict[tuple[str, frozenset[tuple[str, str]]], list[dict[str, Any]]] = field(
+        default_factory=dict, repr=False
+    )
 
     @classmethod
     def generate(
@@ -185,6 +190,17 @@ class Dataset:
         return pendulum.instance(instant).in_tz(self.zone).format("YYYY-MM-DD HH:mm:ss") + ".0"
 
     # -- the API's list semantics ---------------------------------------------------------------
+
+    def invalidate(self) -> None:
+        self._listings.clear()
+
+    def listing(self, kind: str, query: dict[str, str]) -> list[dict[str, Any]]:
+        """`list_certificates` or `list_csrs`, remembered per filter and sort."""
+        key = (kind, frozenset((k, v) for k, v in query.items() if k not in ("limit", "offset")))
+        if key not in self._listings:
+            lister = self.list_certificates if kind == "certificates" else self.list_csrs
+            self._listings[key] = lister(dict(key[1]))
+        return self._listings[key]
 
     def list_certificates(self, query: dict[str, str]) -> list[dict[str, Any]]:
         status = _choice(query, "status", ("ALL", *CERTIFICATE_STATUS_FILTERS[1:]), "ALL")

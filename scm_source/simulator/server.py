@@ -186,10 +186,10 @@ class Simulator:
         query = dict(parse_qsl(raw_query, keep_blank_values=True))
         try:
             if path == CERTIFICATES_PATH:
-                rows = self.dataset.list_certificates(query)
+                rows = self.dataset.listing("certificates", query)
                 window = page_window(query, self.options.offset_mode, None)
                 return 200, {}, {"certificates": rows[window], "total_count": len(rows)}
-            rows = self.dataset.list_csrs(query)
+            rows = self.dataset.listing("csrs", query)
             window = page_window(query, self.options.offset_mode, self.options.csr_max_offset)
             return 200, {}, {"csr_list": rows[window], "total": len(rows)}
         except BadParameter as bad:
