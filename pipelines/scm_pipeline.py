@@ -5,6 +5,7 @@ Settings come from .dlt/config.toml, .dlt/secrets.toml and SOURCES__SCM_SOURCE__
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -13,6 +14,8 @@ from dlt.common.pipeline import LoadInfo
 
 from scm_source import scm_source
 from scm_source.views import DEFAULT_EXPIRING_WITHIN_DAYS, install_views, validate_days
+
+logger = logging.getLogger(__name__)
 
 PIPELINE_NAME = "scm_export"
 DATASET_NAME = "scm"
@@ -56,6 +59,14 @@ def load(pipeline: dlt.Pipeline, source: Any,
          expiring_within_days: int = DEFAULT_EXPIRING_WITHIN_DAYS) -> LoadInfo:  # fmt: skip
     """Loads, then (re)installs the SQL views once the dataset has certificates to show."""
     validate_days(expiring_within_days)
+    if pipeline.has_pending_data:
+        # Left by a run that failed or was killed. Loading them would load stale rows and, as
+        # dlt does, skip this run's fresh extract; every run reads everything it loads, so they
+        # are dropped and this run starts clean.
+        logger.warning(
+            "dropping load packages left by an earlier failed run of %s", pipeline.pipeline_name
+        )
+        pipeline.drop_pending_packages()
     info = pipeline.run(source, loader_file_format=loader_file_format(pipeline))
     info.raise_on_failed_jobs()
     if "certificates" in pipeline.default_schema.data_table_names(seen_data_only=True):

@@ -97,13 +97,20 @@ class PasswordAuth(ScmAuth):
     expires (a fifth of its life, at most 5 minutes early) or until the API answers 401."""
 
     def __init__(
-        self, username: str, password: str, domain_name: str, iam_endpoint: str, retry: RetryPolicy
+        self,
+        username: str,
+        password: str,
+        domain_name: str,
+        iam_endpoint: str,
+        retry: RetryPolicy,
+        verify: str | bool = True,
     ) -> None:
         self._username = username
         self._password = password
         self._domain_name = domain_name
         self._url = f"{iam_endpoint}/v3/auth/tokens"
         self._retry = retry
+        self._verify = verify
         self._lock = threading.Lock()
         self._token: str | None = None
         self._renew_at = 0.0
@@ -137,7 +144,10 @@ class PasswordAuth(ScmAuth):
         }
         response = send_with_retries(
             lambda: requests.post(
-                self._url, json=body, timeout=self._retry.request_timeout_seconds
+                self._url,
+                json=body,
+                timeout=self._retry.request_timeout_seconds,
+                verify=self._verify,
             ),
             self._retry,
             f"POST {self._url}",
@@ -203,7 +213,10 @@ class AccessKeyAuth(ScmAuth):
 
 
 def make_auth(
-    credentials: ScmCredentials | None, retry: RetryPolicy, environ: Mapping[str, str] = os.environ
+    credentials: ScmCredentials | None,
+    retry: RetryPolicy,
+    environ: Mapping[str, str] = os.environ,
+    verify: str | bool = True,
 ) -> ScmAuth:
     """Picks the one way the credentials describe, or says in one line what to set."""
     values = {name: getattr(credentials, name, None) for name in ScmCredentials.__annotations__}
@@ -241,6 +254,7 @@ def make_auth(
             values["domain_name"],
             validate_endpoint(iam or DEFAULT_IAM_ENDPOINT, "iam_endpoint"),
             retry,
+            verify,
         )
     domain_id = values.get("domain_id") or environ.get(SDK_ENVIRONMENT["domain_id"])
     if not domain_id:

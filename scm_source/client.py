@@ -18,11 +18,17 @@ class ScmClient:
     """GETs JSON objects from an SCM endpoint; safe to share between threads."""
 
     def __init__(
-        self, endpoint: str, auth: ScmAuth, retry: RetryPolicy, max_connections: int = 16
+        self,
+        endpoint: str,
+        auth: ScmAuth,
+        retry: RetryPolicy,
+        verify: str | bool = True,
+        max_connections: int = 16,
     ) -> None:
         self.endpoint = endpoint
         self._auth = auth
         self._retry = retry
+        self._verify = verify
         self._adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_connections)
         self._local = threading.local()
 
@@ -60,8 +66,13 @@ class ScmClient:
     def _get(self, path: str, params: Mapping[str, str]) -> requests.Response:
         url = self.endpoint + path
         return send_with_retries(
+            # `verify` per request: requests lets REQUESTS_CA_BUNDLE override a session's.
             lambda: self._session.get(
-                url, params=params, auth=self._auth, timeout=self._retry.request_timeout_seconds
+                url,
+                params=params,
+                auth=self._auth,
+                timeout=self._retry.request_timeout_seconds,
+                verify=self._verify,
             ),
             self._retry,
             f"GET {url}",

@@ -15,7 +15,7 @@ from dlt.sources.helpers.requests.retry import wait_exponential_retry_after
 from tenacity import (
     RetryCallState,
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     retry_if_result,
     stop_after_attempt,
     stop_after_delay,
@@ -57,6 +57,13 @@ class RetryPolicy:
                 raise ScmConfigError(f"{name}={getattr(self, name)} must not be negative")
 
 
+def _transient(error: BaseException) -> bool:
+    """Dropped connections and timeouts may pass; a certificate that fails verification won't."""
+    return isinstance(error, RETRY_EXCEPTIONS) and not isinstance(
+        error, requests.exceptions.SSLError
+    )
+
+
 def send_with_retries(
     send: Callable[[], requests.Response], policy: RetryPolicy, what: str
 ) -> requests.Response:
@@ -91,7 +98,7 @@ def send_with_retries(
 
     retrying = Retrying(
         retry=retry_if_result(lambda response: response.status_code in RETRY_STATUSES)
-        | retry_if_exception_type(RETRY_EXCEPTIONS),
+        | retry_if_exception(_transient),
         wait=wait_exponential_retry_after(
             multiplier=policy.backoff_seconds, max=policy.max_backoff_seconds
         )

@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pendulum
+from dlt.common.schema.typing import TTableSchemaColumns
 from pendulum.tz.timezone import Timezone
 
 from scm_source.errors import ScmResponseError
+from scm_source.schema import CERTIFICATE_COLUMNS, CSR_COLUMNS
 
 # The forms SCM is known to use: "2021-05-27 16:46:25.0", with or without a fraction, a `T`
 # separator, an explicit zone. pendulum.parse alone would also take "2021" or "2021-W21".
@@ -35,6 +37,7 @@ def from_epoch_millis(millis: int) -> datetime:
 
 def certificate_row(certificate: dict[str, Any], zone: Timezone) -> dict[str, Any]:
     """Keeps every field (new ones too) and adds the parsed expiry next to the original text."""
+    _check_types(certificate, CERTIFICATE_COLUMNS)
     row = dict(certificate)
     raw = certificate.get("expire_time")
     if raw is not None:
@@ -44,11 +47,33 @@ def certificate_row(certificate: dict[str, Any], zone: Timezone) -> dict[str, An
 
 
 def csr_row(csr: dict[str, Any]) -> dict[str, Any]:
+    _check_types(csr, CSR_COLUMNS)
     row = dict(csr)
     for name in ("create_time", "update_time"):
         if csr.get(name) is not None:
             row[name] = _field(from_epoch_millis, csr, name, csr[name])
     return row
+
+
+# What the API must send for each declared type; timestamps are checked by their parsers.
+_API_TYPES: dict[str, tuple[type, str]] = {
+    "text": (str, "a string"),
+    "bool": (bool, "true or false"),
+    "bigint": (int, "a whole number"),
+}
+
+
+def _check_types(item: dict[str, Any], columns: TTableSchemaColumns) -> None:
+    for name, column in columns.items():
+        value = item.get(name)
+        expected = _API_TYPES.get(column.get("data_type", ""))
+        if value is None or expected is None:
+            continue
+        kind, description = expected
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ScmResponseError(
+                f"field `{name}` of object id={item.get('id')!r} is {value!r}, not {description}"
+            )
 
 
 def _field(parse: Any, item: dict[str, Any], name: str, *args: Any) -> Any:

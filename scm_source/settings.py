@@ -7,6 +7,7 @@ one clear line instead of a 400 from the gateway halfway through a run.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -99,6 +100,15 @@ def validate_endpoint(endpoint: str, setting: str = "endpoint") -> str:
     except ValueError:
         raise ScmConfigError(f"{setting}={endpoint!r} has a malformed port") from None
     return str(endpoint).strip().rstrip("/")
+
+
+def validate_ca_bundle(path: str | None) -> str | bool:
+    """requests' `verify`: True (the system's CAs) or a CA file; never False."""
+    if path is None or path == "":
+        return True
+    if not Path(path).is_file():
+        raise ScmConfigError(f"ca_bundle={path!r} is not a file (sources.scm_source.ca_bundle)")
+    return str(path)
 
 
 def validate_zone(name: str) -> Timezone:

@@ -59,6 +59,35 @@ def test_missing_credentials_say_what_to_set(sim: Simulator) -> None:
         ({"SOURCES__SCM_SOURCE__PAGE_SIZE": "30"}, [], "page_size=30 is not accepted"),
         ({"SOURCES__SCM_SOURCE__PAGE_SIZE": "many"}, [], "page_size"),
         ({"SOURCES__SCM_SOURCE__STATUS": "VALID"}, [], "status='VALID' is not accepted"),
+        ({"SOURCES__SCM_SOURCE__SORT_KEY": "name"}, [], "sort_key='name' is not accepted"),
+        (
+            {"SOURCES__SCM_SOURCE__PRIVATE_KEY_ALGO": "DSA"},
+            [],
+            "private_key_algo='DSA' is not accepted",
+        ),
+        (
+            {"SOURCES__SCM_SOURCE__EXPIRE_TIME_ZONE": "Mars/Base"},
+            [],
+            "expire_time_zone='Mars/Base' is not an IANA time zone",
+        ),
+        (
+            {"SOURCES__SCM_SOURCE__CA_BUNDLE": "/no/such/ca.pem"},
+            [],
+            "ca_bundle='/no/such/ca.pem' is not a file",
+        ),
+        (
+            {
+                "SOURCES__SCM_SOURCE__CREDENTIALS__ACCESS_KEY": "AK",
+                "SOURCES__SCM_SOURCE__CREDENTIALS__SECRET_KEY": "SK",
+            },
+            [],
+            "conflicting SCM credentials: auth_token and access_key, secret_key are all set",
+        ),
+        (
+            {},
+            ["--expiring-within-days", "-3"],
+            "expiring_within_days=-3 must be a whole number of days",
+        ),
         ({}, ["--destination", "oracle9i"], "unknown destination 'oracle9i'"),
         ({}, ["--resources", "certificates,keys"], "--resources 'certificates,keys': unknown keys"),
         ({}, ["--endpoint", "not a url"], "endpoint='not a url' is not a base URL"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import ssl
 import threading
 import time
 import uuid
@@ -21,6 +22,7 @@ from scm_source.simulator.gateway import AccessKey, Gateway, IamUser
 
 CERTIFICATES_PATH = "/v3/scm/certificates"
 CSR_PATH = "/v3/scm/csr"
+MALFORMED = ("html", "no_list", "no_total", "wrong_type", "bad_time")
 IAM_TOKENS_PATH = "/v3/auth/tokens"
 DEFAULT_TOKEN = "simulator-token-0123456789abcdef0123456789"
 
@@ -58,6 +60,12 @@ class SimulatorOptions:
     access_keys: tuple[AccessKey, ...] = ()
     token_lifetime_seconds: float = 86_400.0
     revoke_tokens_at_request: int | None = None  # the Nth SCM request finds its token revoked
+    # Each page after the first starts with this many rows of the page before, as when objects
+    # are added at the head of the listing while a client pages through it.
+    repeat_rows: int = 0
+    malformed: str | None = None  # one of MALFORMED: answers that break the documented shape
+    extra_total: int = 0  # reported totals exceed the rows, as when objects vanish mid-run
+    tls: tuple[str, str] | None = None  # (certificate file, key file): serve https
 
 
 class Simulator:
@@ -84,13 +92,17 @@ class Simulator:
         )
         self._scm_requests = 0
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        if self.options.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.options.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.options.tls else 'http'}://{host}:{port}"
 
     @property
     def token(self) -> str:
@@ -184,19 +196,63 @@ class Simulator:
         if roll < faults.rate_429 + faults.rate_500:
             return _error(500, "SCM.0500", "Internal server error")
         query = dict(parse_qsl(raw_query, keep_blank_values=True))
+        certificates = path == CERTIFICATES_PATH
         try:
-            if path == CERTIFICATES_PATH:
-                rows = self.dataset.listing("certificates", query)
-                window = page_window(query, self.options.offset_mode, None)
-                return 200, {}, {"certificates": rows[window], "total_count": len(rows)}
-            rows = self.dataset.listing("csrs", query)
-            window = page_window(query, self.options.offset_mode, self.options.csr_max_offset)
-            return 200, {}, {"csr_list": rows[window], "total": len(rows)}
+            rows = self.dataset.listing("certificates" if certificates else "csrs", query)
+            max_offset = None if certificates else self.options.csr_max_offset
+            window = page_window(query, self.options.offset_mode, max_offset)
         except BadParameter as bad:
             return _error(400, "SCM.0005", f"Invalid parameter: {bad}")
+        page = _with_repeats(rows, window, self.options.repeat_rows)
+        total = len(rows) + self.options.extra_total
+        if certificates:
+            body = {"certificates": page, "total_count": total}
+        else:
+            body = {"csr_list": page, "total": total}
+        return (
+            _malformed(body, self.options.malformed) if self.options.malformed else (200, {}, body)
+        )
 
     def _retry_after(self) -> dict[str, str]:
         return {"Retry-After": self.options.retry_after} if self.options.retry_after else {}
+
+
+def _with_repeats(rows: list[dict[str, Any]], window: slice, repeats: int) -> list[dict[str, Any]]:
+    """The window over a listing in which every page after the first repeats `repeats` rows."""
+    if not repeats:
+        return rows[window]
+    limit = window.stop - window.start
+    fresh = limit - repeats
+    virtual: list[dict[str, Any]] = []
+    for start in range(0, len(rows), fresh):
+        virtual.extend(rows[max(0, start - repeats) : start] + rows[start : start + fresh])
+        if len(virtual) >= window.stop:
+            break
+    return virtual[window]
+
+
+def _malformed(body: dict[str, Any], how: str) -> tuple[int, dict[str, str], Any]:
+    """A 200 answer broken the way proxies and API changes break them."""
+    list_key = "certificates" if "certificates" in body else "csr_list"
+    rows = [dict(row) for row in body[list_key]]
+    if how == "html":
+        return (
+            200,
+            {"Content-Type": "text/html"},
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        )
+    if how == "no_list":
+        return 200, {}, {k: v for k, v in body.items() if k != list_key}
+    if how == "no_total":
+        return 200, {}, {list_key: rows}
+    if how == "wrong_type" and rows:
+        rows[0]["deploy_support" if list_key == "certificates" else "create_time"] = "yes"
+    if how == "bad_time" and rows:
+        if list_key == "certificates":
+            rows[0]["expire_time"] = "27/05/2021 16:46"
+        else:
+            rows[0]["create_time"] = "2021-05-27"
+    return 200, {}, {**body, list_key: rows}
 
 
 def _error(
@@ -220,9 +276,10 @@ def _handler_for(simulator: Simulator) -> type[BaseHTTPRequestHandler]:
             request_id = uuid.uuid4().hex
             if status >= 400 and "error_code" in body:
                 body = {**body, "request_id": request_id}
-            payload = json.dumps(body).encode()
+            payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
+            if "Content-Type" not in extra_headers:
+                self.send_header("Content-Type", "application/json;charset=UTF-8")
             self.send_header("Content-Length", str(len(payload)))
             self.send_header("X-Request-Id", request_id)
             for name, value in extra_headers.items():
