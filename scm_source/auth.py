@@ -71,7 +71,8 @@ class ScmAuth(AuthBase):
     def describe(self) -> str:
         raise NotImplementedError
 
-    def renew(self) -> bool:
+    def renew(self, refused: requests.Response) -> bool:
+        """After a 401 to `refused`: True when a retry with a renewed credential may pass."""
         return False
 
     def __repr__(self) -> str:
@@ -125,9 +126,11 @@ class PasswordAuth(ScmAuth):
             request.headers["X-Auth-Token"] = self._token  # type: ignore[assignment]
         return request
 
-    def renew(self) -> bool:
+    def renew(self, refused: requests.Response) -> bool:
         with self._lock:
-            self._fetch()
+            # Several requests in flight may come back 401 on one token: fetch once for them all.
+            if refused.request.headers.get("X-Auth-Token") == self._token:
+                self._fetch()
         return True
 
     def _fetch(self) -> None:

@@ -10,6 +10,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from scm_source.auth import ScmAuth
+from scm_source.concurrency import AdaptiveLimit
 from scm_source.errors import ScmApiError, ScmResponseError
 from scm_source.retry import RetryPolicy, send_with_retries
 
@@ -23,13 +24,14 @@ class ScmClient:
         auth: ScmAuth,
         retry: RetryPolicy,
         verify: str | bool = True,
-        max_connections: int = 16,
+        max_concurrency: int = 16,
     ) -> None:
         self.endpoint = endpoint
         self._auth = auth
         self._retry = retry
         self._verify = verify
-        self._adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_connections)
+        self.in_flight = AdaptiveLimit(max_concurrency)
+        self._adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_concurrency)
         self._local = threading.local()
 
     @property
@@ -43,7 +45,7 @@ class ScmClient:
 
     def get_json(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
         response = self._get(path, params)
-        if response.status_code == 401 and self._auth.renew():  # once: a 401 may mean expired
+        if response.status_code == 401 and self._auth.renew(response):  # once: it may have expired
             response = self._get(path, params)
         if response.status_code >= 400:
             raise ScmApiError.from_response(response, self._auth.describe())
@@ -65,18 +67,21 @@ class ScmClient:
 
     def _get(self, path: str, params: Mapping[str, str]) -> requests.Response:
         url = self.endpoint + path
-        return send_with_retries(
-            # `verify` per request: requests lets REQUESTS_CA_BUNDLE override a session's.
-            lambda: self._session.get(
-                url,
-                params=params,
-                auth=self._auth,
-                timeout=self._retry.request_timeout_seconds,
-                verify=self._verify,
-            ),
-            self._retry,
-            f"GET {url}",
-        )
+
+        def send() -> requests.Response:
+            with self.in_flight.slot() as report:
+                # `verify` per request: requests lets REQUESTS_CA_BUNDLE override a session's.
+                response = self._session.get(
+                    url,
+                    params=params,
+                    auth=self._auth,
+                    timeout=self._retry.request_timeout_seconds,
+                    verify=self._verify,
+                )
+                report(response.status_code == 429)
+                return response
+
+        return send_with_retries(send, self._retry, f"GET {url}")
 
 
 def _describe_params(params: Mapping[str, str]) -> str:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from scm_source.errors import ScmResponseError
@@ -104,10 +106,19 @@ def detect_offset_mode(first: Page, probe: Page) -> str:
 
 
 def walk_pages(
-    fetch: FetchPage, limit: int, offset_mode: str, report: PagingReport | None = None
+    fetch: FetchPage,
+    limit: int,
+    offset_mode: str,
+    report: PagingReport | None = None,
+    concurrency: int = 1,
 ) -> Iterator[list[Row]]:
     """Yields each page's rows not seen before, stopping on the first of: every row in, an empty
-    page, a short page, a page with nothing new, or more pages than the total can explain."""
+    page, a short page, a page with nothing new, or more pages than the total can explain.
+
+    Once the first page (and, for `auto`, the probe) has told the total and how `offset` counts,
+    the pages the total calls for are fetched `concurrency` at a time, in any order; pages past
+    them (the total grew) are walked one by one.
+    """
     report = report if report is not None else PagingReport()
     report.offset_mode = offset_mode
 
@@ -138,7 +149,11 @@ def walk_pages(
             return "more pages than the total explains"
         return ""
 
+    def step() -> int:
+        return limit if report.offset_mode == "record" else 1  # until detected: the probe, 1
+
     first = page = fetch(0)
+    planned: list[int] = []
     while True:
         fresh = take(page)
         if fresh:
@@ -149,8 +164,21 @@ def walk_pages(
         report.stop_reason = stop_reason(page, fresh)
         if report.stop_reason:
             break
-        # Until detected, the step is 1: the probe at offset=1.
-        page = fetch(page.offset + (limit if report.offset_mode == "record" else 1))
+        if concurrency > 1 and report.offset_mode != "auto" and not planned:
+            planned = _offsets_for_total(page, limit, step())
+            furthest, furthest_fresh = page, fresh
+            for fetched in _fetch_concurrently(fetch, planned, concurrency):
+                fresh = take(fetched)
+                if fresh:
+                    yield fresh
+                if fetched.offset > furthest.offset:
+                    furthest, furthest_fresh = fetched, fresh
+            if furthest is not page:
+                report.stop_reason = stop_reason(furthest, furthest_fresh)
+                if report.stop_reason:
+                    break
+                page = furthest
+        page = fetch(page.offset + step())
     if report.shortfall:
         logger.warning(
             "received %d distinct rows but the API reported %d (stopped: %s)",
@@ -158,3 +186,30 @@ def walk_pages(
             report.total,
             report.stop_reason,
         )
+
+
+def _offsets_for_total(page: Page, limit: int, step: int) -> list[int]:
+    """The offsets after `page` that the reported total calls for."""
+    if step == 1:  # pages
+        return list(range(page.offset + 1, math.ceil(page.total / limit)))
+    return list(range(page.offset + limit, page.total, limit))
+
+
+def _fetch_concurrently(fetch: FetchPage, offsets: list[int], workers: int) -> Iterator[Page]:
+    """Pages as they arrive, never more than 2 x `workers` waiting to be taken: memory stays
+    flat however many pages there are."""
+    pending: set[Future[Page]] = set()
+    queued = iter(offsets)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scm-page") as pool:
+        try:
+            for offset in islice(queued, 2 * workers):
+                pending.add(pool.submit(fetch, offset))
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+                    for offset in islice(queued, 1):
+                        pending.add(pool.submit(fetch, offset))
+        finally:
+            for future in pending:
+                future.cancel()

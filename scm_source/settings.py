@@ -111,6 +111,15 @@ def validate_ca_bundle(path: str | None) -> str | bool:
     return str(path)
 
 
+def validate_concurrency(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
+        raise ScmConfigError(
+            f"max_concurrency={value!r} must be a whole number from 1 to 64"
+            " (sources.scm_source.max_concurrency)"
+        )
+    return value
+
+
 def validate_zone(name: str) -> Timezone:
     try:
         zone = pendulum.timezone(str(name))
