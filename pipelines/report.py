@@ -21,7 +21,7 @@ from rich.table import Table
 from sqlglot import exp
 
 from scm_source.errors import ScmConfigError
-from scm_source.views import SOURCE_DIALECT, render_select, validate_days, views
+from scm_source.views import destination_sql, render_select, validate_days, views
 
 WEEKS = 26
 
@@ -65,12 +65,8 @@ class Report:
 
 def collect(pipeline: dlt.Pipeline, days: int) -> Report:
     validate_days(days)
-    dialect = pipeline.destination.capabilities().sqlglot_dialect or SOURCE_DIALECT
     by_name = {view.name: view for view in views()}
-    with pipeline.sql_client() as client:
-
-        def qualify(name: str) -> list[str]:
-            return client.make_qualified_table_name_path(name, quote=False)
+    with destination_sql(pipeline) as (client, dialect, qualify):
 
         def run(
             view: str, threshold: int, columns: tuple[str, ...], order_by: str

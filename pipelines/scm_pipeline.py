@@ -13,7 +13,12 @@ import dlt
 from dlt.common.pipeline import LoadInfo
 
 from scm_source import scm_source
-from scm_source.views import DEFAULT_EXPIRING_WITHIN_DAYS, install_views, validate_days
+from scm_source.views import (
+    DEFAULT_EXPIRING_WITHIN_DAYS,
+    has_certificates,
+    install_views,
+    validate_days,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +74,7 @@ def load(pipeline: dlt.Pipeline, source: Any,
         pipeline.drop_pending_packages()
     info = pipeline.run(source, loader_file_format=loader_file_format(pipeline))
     info.raise_on_failed_jobs()
-    if "certificates" in pipeline.default_schema.data_table_names(seen_data_only=True):
+    if has_certificates(pipeline):
         install_views(pipeline, expiring_within_days)
     return info
 

@@ -9,13 +9,16 @@ STRING_TO_ARRAY in PostgreSQL, and EPOCH is UNIX_SECONDS in BigQuery.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import dlt
 import sqlglot
+from dlt.destinations.sql_client import SqlClientBase
 from sqlglot import exp
 
 from scm_source.errors import ScmConfigError
@@ -112,6 +115,23 @@ def _table(path: list[str], alias: str = "") -> exp.Table:
     return exp.alias_(table, alias, table=True) if alias else table  # type: ignore[return-value]
 
 
+def has_certificates(pipeline: dlt.Pipeline) -> bool:
+    """Whether a load has put certificates in the dataset: what every view reads."""
+    return "certificates" in pipeline.default_schema.data_table_names(seen_data_only=True)
+
+
+@contextmanager
+def destination_sql(pipeline: dlt.Pipeline) -> Iterator[tuple[SqlClientBase[Any], str, Qualifier]]:
+    """The destination's SQL client, its sqlglot dialect, and how it names a table."""
+    dialect = pipeline.destination.capabilities().sqlglot_dialect or SOURCE_DIALECT
+    with pipeline.sql_client() as client:
+
+        def qualify(name: str) -> list[str]:
+            return client.make_qualified_table_name_path(name, quote=False)
+
+        yield client, dialect, qualify
+
+
 def install_views(
     pipeline: dlt.Pipeline, expiring_within_days: int = DEFAULT_EXPIRING_WITHIN_DAYS
 ) -> list[str]:
@@ -119,23 +139,17 @@ def install_views(
     has DDL transactions. PostgreSQL cannot replace a view whose columns changed, so there the
     views are dropped first (dependents before what they read)."""
     days = validate_days(expiring_within_days)
-    if "certificates" not in pipeline.default_schema.data_table_names(seen_data_only=True):
+    if not has_certificates(pipeline):
         raise ScmConfigError(
             f"dataset {pipeline.dataset_name!r} has no certificates table yet: run a load first"
         )
-    capabilities = pipeline.destination.capabilities()
-    dialect = capabilities.sqlglot_dialect or SOURCE_DIALECT
-    with pipeline.sql_client() as client:
-
-        def qualify(name: str) -> list[str]:
-            return client.make_qualified_table_name_path(name, quote=False)
-
+    with destination_sql(pipeline) as (client, dialect, qualify):
         statements = [
             f"DROP VIEW IF EXISTS {_table(qualify(view.name)).sql(dialect=dialect)}"
             for view in reversed(views())
             if dialect == "postgres"
         ] + [render_create(view, dialect, qualify, days) for view in views()]
-        if capabilities.supports_ddl_transactions:
+        if pipeline.destination.capabilities().supports_ddl_transactions:
             with client.begin_transaction():
                 for statement in statements:
                     client.execute_sql(statement)
