@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import dlt
 import psycopg2
@@ -23,6 +23,7 @@ POSTGRES_DSN = os.environ.get(
     "SCM_TEST_POSTGRES", "postgresql://postgres:trust-auth-ignores-this@127.0.0.1:5432/test"
 )
 REPO = Path(__file__).resolve().parent.parent
+E = TypeVar("E", bound=BaseException)
 
 
 @pytest.fixture(scope="session")
@@ -82,12 +83,31 @@ def run_load(
         "endpoint": simulator.url,
         **settings,
     }
-    source = scm_source(**settings)
+    return load_source(scm_source(**settings), tmp_path, destination, dataset_name, pipeline_name)
+
+
+def load_source(
+    source: Any,
+    tmp_path: Path,
+    destination: Any,
+    dataset_name: str = "scm",
+    pipeline_name: str = "scm_test",
+) -> dlt.Pipeline:
+    """Loads a source the way `scm-export run` does, with the pipeline's files in `tmp_path`."""
     pipeline = make_pipeline(
         pipeline_name, destination, dataset_name, pipelines_dir=str(tmp_path / "pipelines")
     )
     load(pipeline, source)
     return pipeline
+
+
+def cause(error: BaseException, kind: type[E]) -> E:
+    """dlt wraps what a resource raises; the error a user sees is somewhere in the chain."""
+    seen: BaseException | None = error
+    while seen is not None and not isinstance(seen, kind):
+        seen = seen.__cause__ or seen.__context__
+    assert seen is not None, f"no {kind.__name__} behind {error!r}"
+    return seen
 
 
 def query(pipeline: dlt.Pipeline, sql: str) -> list[dict[str, Any]]:

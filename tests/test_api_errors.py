@@ -10,7 +10,7 @@ import requests
 
 from scm_source import ScmApiError, scm_source
 from scm_source.simulator import Dataset, Faults, Simulator, SimulatorOptions
-from tests.conftest import query, run_load, scm_export
+from tests.conftest import cause, query, run_load, scm_export
 
 FAST_RETRY = {"backoff_seconds": 0.01, "max_attempts": 3}
 
@@ -53,7 +53,7 @@ def test_simulator_answers_the_documented_error_bodies(
 def test_a_bad_token_fails_after_one_request_with_a_clear_line(sim: Simulator) -> None:
     with pytest.raises(Exception) as caught:
         extract(sim, token="expired-token-value-1234567890abcdef", **FAST_RETRY)
-    error = _ours(caught.value)
+    error = cause(caught.value, ScmApiError)
     assert error.status == 401 and error.error_code == "APIG.0301" and error.request_id
     assert "credential=auth_token" in str(error) and "expired-token-value" not in str(error)
     assert len(sim.requests) == 1
@@ -65,13 +65,15 @@ def test_forbidden_fails_at_once(dataset: Dataset) -> None:
         with pytest.raises(Exception) as caught:
             extract(simulator, token="no-permission-token", **FAST_RETRY)
         assert len(simulator.requests) == 1
-    assert "HTTP 403" in str(_ours(caught.value)) and "SCM.0403" in str(_ours(caught.value))
+    assert "HTTP 403" in str(cause(caught.value, ScmApiError)) and "SCM.0403" in str(
+        cause(caught.value, ScmApiError)
+    )
 
 
 def test_a_wrong_path_says_so(sim: Simulator) -> None:
     with pytest.raises(Exception) as caught:
         extract(sim, endpoint=sim.url + "/scm", **FAST_RETRY)
-    error = _ours(caught.value)
+    error = cause(caught.value, ScmApiError)
     assert error.status == 404 and error.endpoint == sim.url + "/scm/v3/scm/certificates"
     assert len(sim.requests) == 1
 
@@ -86,7 +88,7 @@ def test_throttling_and_server_errors_are_retried_then_reported(
         with pytest.raises(Exception) as caught:
             extract(simulator, **FAST_RETRY)
         assert len(simulator.requests) == 3  # max_attempts
-    assert _ours(caught.value).status == status
+    assert cause(caught.value, ScmApiError).status == status
 
 
 def test_transient_faults_do_not_lose_or_double_rows(
@@ -118,12 +120,3 @@ def test_cli_reports_an_api_failure_in_one_line_with_exit_1(sim: Simulator, tmp_
     assert len(errors) == 1 and "Traceback" not in result.stderr
     assert "HTTP 401" in errors[0] and "APIG.0301" in errors[0] and "request_id=" in errors[0]
     assert "wrong-token" not in result.stderr + result.stdout
-
-
-def _ours(error: BaseException) -> ScmApiError:
-    """dlt wraps what a resource raises; the user-facing error is in the chain."""
-    seen: BaseException | None = error
-    while seen is not None and not isinstance(seen, ScmApiError):
-        seen = seen.__cause__ or seen.__context__
-    assert seen is not None, f"no ScmApiError behind {error!r}"
-    return seen

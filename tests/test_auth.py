@@ -14,11 +14,11 @@ from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdkscm.v3 import ListCertificatesRequest, ListCsrRequest, ScmClient
 
-from scm_source import ScmConfigError, scm_source, signing
+from scm_source import ScmConfigError, ScmError, scm_source, signing
 from scm_source.auth import AccessKeyAuth, ScmCredentials, make_auth
 from scm_source.retry import RetryPolicy
 from scm_source.simulator import AccessKey, Dataset, Faults, IamUser, Simulator, SimulatorOptions
-from tests.conftest import query, run_load
+from tests.conftest import cause, load_source, query, run_load
 
 AK = "HPUAEXAMPLEAK0123456"
 SK = "sk-secret-Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA"
@@ -126,7 +126,7 @@ def test_each_way_loads_both_tables(
             else with_iam(credentials, simulator)
         )
         source = scm_source(credentials=given, endpoint=simulator.url, page_size=20)
-        pipeline = run_load_source(source, tmp_path, duckdb_destination)
+        pipeline = load_source(source, tmp_path, duckdb_destination)
         statuses = [request.status for request in simulator.requests]
     assert set(statuses) <= {200, 201}
     counts = query(
@@ -136,14 +136,6 @@ def test_each_way_loads_both_tables(
     assert counts == [
         {"c": sum(r.owned_by_self for r in dataset.certificates), "s": len(dataset.csrs)}
     ]
-
-
-def run_load_source(source: Any, tmp_path: Path, destination: Any) -> Any:
-    from pipelines.scm_pipeline import load, make_pipeline
-
-    pipeline = make_pipeline("scm_auth", destination, "scm", pipelines_dir=str(tmp_path / "p"))
-    load(pipeline, source)
-    return pipeline
 
 
 def test_a_token_that_expires_mid_run_is_renewed_before_it_does(
@@ -196,7 +188,7 @@ def test_bad_credentials_fail_after_one_request_with_a_clear_line(
         with pytest.raises(Exception) as caught:
             list(source.with_resources("certificates"))
         assert len(simulator.requests) == 1
-    line = str(_scm_error(caught.value))
+    line = str(cause(caught.value, ScmError))
     assert message in line and "request_id=" in line and "\n" not in line
     assert not {credentials.get("secret_key"), credentials.get("password")} & set(line.split())
     assert "wrong-secret" not in line and "wrong-password" not in line
@@ -266,21 +258,11 @@ def test_the_sdk_environment_variables_work_when_nothing_is_configured(
                         "HUAWEICLOUD_SDK_DOMAIN_ID": DOMAIN_ID}.items():  # fmt: skip
         monkeypatch.setenv(name, value)
     with Simulator(dataset, OPTIONS) as simulator:
-        pipeline = run_load_source(scm_source(endpoint=simulator.url), tmp_path, duckdb_destination)
+        pipeline = load_source(scm_source(endpoint=simulator.url), tmp_path, duckdb_destination)
         sent = {r.headers.get("x-domain-id") for r in simulator.requests}
         assert {r.status for r in simulator.requests} == {200}
     assert sent == {DOMAIN_ID}
     assert query(pipeline, "SELECT count(*) AS n FROM scm.csr_list") == [{"n": len(dataset.csrs)}]
-
-
-def _scm_error(error: BaseException) -> BaseException:
-    from scm_source import ScmError
-
-    seen: BaseException | None = error
-    while seen is not None and not isinstance(seen, ScmError):
-        seen = seen.__cause__ or seen.__context__
-    assert seen is not None
-    return seen
 
 
 def test_a_retried_request_is_signed_again_with_a_fresh_date() -> None:
