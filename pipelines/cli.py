@@ -80,7 +80,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 def views_command(args: argparse.Namespace) -> int:
     pipeline = _existing_pipeline(args)
-    installed = install_views(pipeline, validate_days(args.expiring_within_days))
+    installed = install_views(pipeline, args.expiring_within_days)
     print(f"Installed {len(installed)} views in {pipeline.dataset_name}: {', '.join(installed)}")
     return 0
 

@@ -49,10 +49,13 @@ class PagingReport:
     offset_mode: str = "auto"
     pages: int = 0
     rows_received: int = 0
-    rows_unique: int = 0
     total: int = 0
     stop_reason: str = ""
     ids: set[str] = field(default_factory=set, repr=False)
+
+    @property
+    def rows_unique(self) -> int:
+        return len(self.ids)
 
     @property
     def shortfall(self) -> int:
@@ -131,7 +134,6 @@ def walk_pages(
             if row["id"] not in report.ids:
                 report.ids.add(row["id"])
                 fresh.append(row)
-        report.rows_unique = len(report.ids)
         return fresh
 
     def stop_reason(page: Page, fresh: list[Row]) -> str:
