@@ -20,8 +20,14 @@ from dlt.common.destination import Destination
 from rich.console import Console
 
 from pipelines.report import collect, print_text, write_html
-from pipelines.scm_pipeline import DATASET_NAME, PIPELINE_NAME, load, make_pipeline, row_counts
-from scm_source import ScmConfigError, ScmError, scm_source
+from pipelines.scm_pipeline import (
+    DATASET_NAME,
+    PIPELINE_NAME,
+    last_sync,
+    load,
+    make_pipeline,
+)
+from scm_source import ScmAccountsFailed, ScmConfigError, ScmError, scm_source
 from scm_source.simulator import DEFAULT_TOKEN, Dataset, Simulator, SimulatorOptions
 from scm_source.views import DEFAULT_EXPIRING_WITHIN_DAYS, install_views, validate_days
 
@@ -72,6 +78,11 @@ def _report_failure(exc: BaseException) -> int:
 def run_command(args: argparse.Namespace) -> int:
     validate_days(args.expiring_within_days)
     destination = _destination(args.destination)
+    if args.endpoint and dlt.config.get("sources.scm_source.accounts"):
+        raise ScmConfigError(
+            "--endpoint sets the endpoint of a single account, but accounts are configured:"
+            " set each account's endpoint in [sources.scm_source.<alias>] instead"
+        )
     overrides = {"endpoint": args.endpoint} if args.endpoint else {}
     source = scm_source(**overrides).with_resources(*_resources(args.resources))
     pipeline = make_pipeline(args.pipeline_name, destination, args.dataset_name)
@@ -152,25 +163,33 @@ def simulate_command(args: argparse.Namespace) -> int:
 
 
 def _load_and_summarise(pipeline: dlt.Pipeline, source: Any, expiring_within_days: int) -> int:
+    """Loads, prints what each account's lists gave, and fails naming any account that did not
+    load (after the others did)."""
     started = time.perf_counter()
-    load(pipeline, source, expiring_within_days)
+    failure: ScmAccountsFailed | None = None
+    try:
+        load(pipeline, source, expiring_within_days)
+    except ScmAccountsFailed as failed:
+        failure = failed
     elapsed = time.perf_counter() - started
-    counts = row_counts(pipeline)
-    resources_state = pipeline.state.get("sources", {}).get("scm_source", {}).get("resources", {})
     print(
         f"Loaded into {pipeline.destination.destination_name} dataset {pipeline.dataset_name}"
         f" in {elapsed:.1f} s:"
     )
-    for table in RESOURCES:
-        if table not in source.selected_resources:
+    entries = last_sync(pipeline, source)
+    for entry in entries:
+        where = f"  {entry['account']:<12}{entry['resource']:<14}"
+        if entry["outcome"] != "loaded":
+            print(f"{where}  FAILED: {entry['error']}")
             continue
-        run = resources_state.get(table, {}).get("last_run", {})
-        mode = run.get("offset_mode")
+        mode = entry["offset_mode"]
         offsets = f"offset counts {mode}s" if mode in ("record", "page") else "a single page"
         print(
-            f"  {table:<14}{counts.get(table, 0):>8} rows  (API total {run.get('total', '?')},"
-            f" requests: {run.get('pages', '?')}, {offsets})"
+            f"{where}{entry['rows']:>8} rows  (API total {entry['api_total']},"
+            f" requests: {entry['pages']}, retries: {entry['retries']}, {offsets})"
         )
+    if failure is not None:
+        raise failure
     return 0
 
 

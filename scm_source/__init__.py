@@ -1,6 +1,19 @@
 """Huawei Cloud SSL Certificate Manager (SCM) as a dlt source."""
 
-from scm_source.errors import ScmApiError, ScmConfigError, ScmError, ScmResponseError
+from scm_source.errors import (
+    ScmAccountsFailed,
+    ScmApiError,
+    ScmConfigError,
+    ScmError,
+    ScmResponseError,
+)
 from scm_source.source import scm_source
 
-__all__ = ["ScmApiError", "ScmConfigError", "ScmError", "ScmResponseError", "scm_source"]
+__all__ = [
+    "ScmAccountsFailed",
+    "ScmApiError",
+    "ScmConfigError",
+    "ScmError",
+    "ScmResponseError",
+    "scm_source",
+]

@@ -33,7 +33,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_IAM_ENDPOINT = "https://iam.myhuaweicloud.com"
 SECTION = "sources.scm_source.credentials"
-ENV_PREFIX = "SOURCES__SCM_SOURCE__CREDENTIALS__"
 # The Huawei SDK's variables, used when nothing is configured: field -> variable.
 SDK_ENVIRONMENT = {
     "access_key": "HUAWEICLOUD_SDK_AK",
@@ -220,8 +219,11 @@ def make_auth(
     retry: RetryPolicy,
     environ: Mapping[str, str] = os.environ,
     verify: str | bool = True,
+    section: str = SECTION,
 ) -> ScmAuth:
-    """Picks the one way the credentials describe, or says in one line what to set."""
+    """Picks the one way the credentials describe, or says in one line what to set. `section`
+    names where they are configured (an account's own section for several accounts)."""
+    env_prefix = section.upper().replace(".", "__") + "__"
     values = {name: getattr(credentials, name, None) for name in ScmCredentials.__annotations__}
     values = {name: str(value) for name, value in values.items() if value not in (None, "")}
     ways = [way for way, (needed, optional) in WAYS.items() if values.keys() & {*needed, *optional}]
@@ -231,21 +233,21 @@ def make_auth(
             values, ways = {**sdk, **values}, ["access_key"]
     if not ways:
         raise ScmConfigError(
-            f"no SCM credentials: under [{SECTION}] set auth_token; or username, password and"
+            f"no SCM credentials: under [{section}] set auth_token; or username, password and"
             " domain_name; or access_key and secret_key (env"
-            f" {ENV_PREFIX}<NAME>, or the SDK's HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK)"
+            f" {env_prefix}<NAME>{_SDK_HINT if environ else ''})"
         )
     if len(ways) > 1:
         raise ScmConfigError(
             f"conflicting SCM credentials: {' and '.join(_fields_of(w, values) for w in ways)}"
-            f" are all set under [{SECTION}]; keep exactly one way"
+            f" are all set under [{section}]; keep exactly one way"
         )
     way = ways[0]
     missing = [name for name in WAYS[way][0] if name not in values]
     if missing:
         raise ScmConfigError(
             f"incomplete SCM credentials: {_fields_of(way, values)} set but"
-            f" {', '.join(missing)} missing (under [{SECTION}] or {ENV_PREFIX}{missing[0].upper()})"
+            f" {', '.join(missing)} missing (under [{section}] or {env_prefix}{missing[0].upper()})"
         )
     if way == "auth_token":
         return TokenAuth(values["auth_token"])
@@ -265,6 +267,9 @@ def make_auth(
     return AccessKeyAuth(
         values["access_key"], values["secret_key"], values.get("security_token"), domain_id
     )
+
+
+_SDK_HINT = ", or the SDK's HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK"
 
 
 def _fields_of(way: str, values: Mapping[str, str]) -> str:

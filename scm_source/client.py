@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,8 @@ class ScmClient:
         self.in_flight = AdaptiveLimit(max_concurrency)
         self._adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_concurrency)
         self._local = threading.local()
+        self.retries: Counter[str] = Counter()  # by path: the sync log's count per list
+        self._retries_lock = threading.Lock()
 
     @property
     def _session(self) -> requests.Session:
@@ -81,7 +84,11 @@ class ScmClient:
                 report(response.status_code == 429)
                 return response
 
-        return send_with_retries(send, self._retry, f"GET {url}")
+        def count_retry() -> None:
+            with self._retries_lock:
+                self.retries[path] += 1
+
+        return send_with_retries(send, self._retry, f"GET {url}", count_retry)
 
 
 def _describe_params(params: Mapping[str, str]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from requests import Response
 
 
@@ -15,6 +17,22 @@ class ScmConfigError(ScmError):
 
 class ScmResponseError(ScmError):
     """An answer that is not what the API documents (not JSON, missing list or total, bad field)."""
+
+
+class ScmAccountsFailed(ScmError):
+    """Lists of some accounts did not load (the others did); `failures` are their sync log
+    entries: account, resource, error, http_status, error_code, request_id."""
+
+    def __init__(self, failures: list[dict[str, Any]], default_alias: str) -> None:
+        self.failures = failures
+        super().__init__(
+            "; ".join(
+                failure["error"]
+                if failure["account"] == default_alias
+                else f"account {failure['account']!r}, {failure['resource']}: {failure['error']}"
+                for failure in failures
+            )
+        )
 
 
 class ScmApiError(ScmError):

@@ -65,10 +65,13 @@ def _transient(error: BaseException) -> bool:
 
 
 def send_with_retries(
-    send: Callable[[], requests.Response], policy: RetryPolicy, what: str
+    send: Callable[[], requests.Response],
+    policy: RetryPolicy,
+    what: str,
+    on_retry: Callable[[], None] | None = None,
 ) -> requests.Response:
     """The last response once it is not retryable or attempts run out; `what` names the request
-    in log lines and errors (method and URL, never a credential)."""
+    in log lines and errors (method and URL, never a credential); `on_retry` counts retries."""
 
     def give_up(state: RetryCallState) -> requests.Response:
         outcome = state.outcome
@@ -88,6 +91,8 @@ def send_with_retries(
             else f"HTTP {outcome.result().status_code}"
         )
         delay = state.next_action.sleep if state.next_action else 0.0
+        if on_retry is not None:
+            on_retry()
         logger.warning(
             "retrying %s after %s (attempt %d, waiting %.1f s)",
             what,

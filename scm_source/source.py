@@ -1,25 +1,30 @@
-"""The dlt source: settings in, two typed resources out.
+"""The dlt source: settings in, one resource per list out. Each resource walks the list of every
+account and fills three tables from the same pages: the snapshot (`certificates`, `csr_list`),
+its history (`certificates_history`, `csr_history`) and the sync log.
 
 Everything is validated when `scm_source(...)` is called, so a bad value fails before the pipeline
-sends a single request.
+sends a single request. An account that fails is logged and skipped: its rows reach dlt only once
+its whole list is in, so the others load and its tables stay exactly as they were.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Optional
 
 import dlt
+import pyarrow as pa
 from dlt.sources import DltResource
 
+from scm_source.accounts import Account, resolve_accounts
 from scm_source.auth import ScmCredentials, make_auth
 from scm_source.client import ScmClient
-from scm_source.errors import ScmResponseError
-from scm_source.paging import CERTIFICATES, CSRS, ListEndpoint, PagingReport, fetch_page, walk_pages
+from scm_source.errors import ScmError, ScmResponseError
+from scm_source.paging import PagingReport, fetch_page, walk_pages
 from scm_source.retry import RetryPolicy
-from scm_source.rows import certificate_row, csr_row
-from scm_source.schema import CERTIFICATE_COLUMNS, CSR_COLUMNS
+from scm_source.rows import certificate_row, csr_row, stamp, to_arrow
 from scm_source.settings import (
     DEFAULT_ENDPOINT,
     DEFAULT_EXPIRE_TIME_ZONE,
@@ -28,15 +33,23 @@ from scm_source.settings import (
     PagingSettings,
     validate_ca_bundle,
     validate_concurrency,
-    validate_endpoint,
     validate_zone,
+)
+from scm_source.sync import SyncEntry
+from scm_source.tables import (
+    CERTIFICATE_KIND,
+    CSR_KIND,
+    ObjectKind,
+    history_hints,
+    snapshot_hints,
+    sync_log_hints,
 )
 
 logger = logging.getLogger(__name__)
 
 Row = dict[str, Any]
-# Pages go to dlt in batches of this many rows: dlt checks the table schema once per item, which
-# per 50-row page cost more than the rows themselves; 5,000 rows stay a few MB.
+# Rows become one arrow table per this many: dlt handles each item once, so per 50-row page
+# the per-item cost outweighed the rows; 5,000 rows stay a few MB.
 BATCH_ROWS = 5000
 
 
@@ -64,11 +77,14 @@ def scm_source(
     strict: bool = False,
     ca_bundle: Optional[str] = None,
     max_concurrency: int = 16,
+    accounts: Optional[list[Any]] = None,
 ) -> Sequence[DltResource]:
     """Huawei Cloud SCM certificates and CSRs. `csr_name` is the CSR list's `name` filter;
     `strict` fails a run that gets fewer rows than the API's total; `ca_bundle` is a CA file to
     verify TLS with instead of the system's (TLS is always verified); `max_concurrency` is the
-    most requests in flight, which adapts below it to the gateway's throttling."""
+    most requests in flight, which adapts below it to the gateway's throttling; `accounts` lists
+    account aliases configured in sections of their own (see accounts.py), or mappings with
+    `alias`, `credentials` and `endpoint`."""
     paging = PagingSettings(page_size=page_size, offset_mode=offset_mode)
     zone = validate_zone(expire_time_zone)
     certificate_filters = CertificateFilters(
@@ -89,60 +105,106 @@ def scm_source(
         request_timeout_seconds=request_timeout_seconds,
     )
     verify = validate_ca_bundle(ca_bundle)
-    auth = make_auth(credentials, retry, verify=verify)
     concurrency = validate_concurrency(max_concurrency)
-    client = ScmClient(validate_endpoint(endpoint), auth, retry, verify, concurrency)
+    clients = [
+        (account, _client(account, bool(accounts), retry, verify, concurrency))
+        for account in resolve_accounts(accounts, credentials, endpoint)
+    ]
 
-    def rows(
-        endpoint: ListEndpoint, query: dict[str, str], to_row: Callable[[Row], Row]
-    ) -> Iterator[list[Row]]:
+    def walk(
+        kind: ObjectKind, query: dict[str, str], to_row: Callable[[Row], Row],
+        account: Account, client: ScmClient, entry: SyncEntry,
+    ) -> Iterator[pa.Table]:  # fmt: skip
+        def row(item: Row) -> Row:
+            converted = to_row(item)
+            converted.setdefault("domain_id", account.domain_id)
+            entry.domain_id = entry.domain_id or converted["domain_id"]
+            return stamp(converted, account.alias)
+
         report = PagingReport()
-        fetch = fetch_page(client.get_json, endpoint, query, paging.page_size, to_row)
+        retries = client.retries[kind.endpoint.path]
+        fetch = fetch_page(client.get_json, kind.endpoint, query, paging.page_size, row)
         batch: list[Row] = []
-        for page in walk_pages(fetch, paging.page_size, paging.offset_mode, report, concurrency):
-            batch.extend(page)
-            if len(batch) >= BATCH_ROWS:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-        if strict and report.shortfall:
-            raise ScmResponseError(
-                f"GET {endpoint.path}: {report.rows_unique} distinct rows arrived but the API"
-                f" reported {report.total} (stopped: {report.stop_reason}); strict mode loads"
-                " nothing short: rerun, or set strict=false to accept it with a warning"
-            )
-        dlt.current.resource_state()["last_run"] = {
-            "offset_mode": report.offset_mode,
-            "pages": report.pages,
-            "rows": report.rows_unique,
-            "total": report.total,
-            "shortfall": report.shortfall,
-            "stop_reason": report.stop_reason,
-        }
+        try:
+            for page in walk_pages(
+                fetch, paging.page_size, paging.offset_mode, report, concurrency
+            ):
+                batch.extend(page)
+                if len(batch) >= BATCH_ROWS:
+                    yield to_arrow(batch, kind.columns)
+                    batch = []
+            if batch:
+                yield to_arrow(batch, kind.columns)
+            if strict and report.shortfall:
+                raise ScmResponseError(
+                    f"GET {kind.endpoint.path}: {report.rows_unique} distinct rows arrived but the"
+                    f" API reported {report.total} (stopped: {report.stop_reason}); strict mode"
+                    " loads nothing short: rerun, or set strict=false to accept it with a warning"
+                )
+        except ScmError as error:
+            entry.finish(report, client.retries[kind.endpoint.path] - retries, error)
+            raise
+        entry.finish(report, client.retries[kind.endpoint.path] - retries)
         logger.info(
-            "%s: %d rows in %d pages (%s offsets; stopped: %s)",
-            endpoint.path,
-            report.rows_unique,
-            report.pages,
-            report.offset_mode,
-            report.stop_reason,
-        )
+            "%s %s: %d rows in %d pages (%s offsets; stopped: %s)",
+            account.alias, kind.endpoint.path, report.rows_unique, report.pages,
+            report.offset_mode, report.stop_reason,
+        )  # fmt: skip
 
-    # A full run replaces the snapshot; a filtered one sees part of the inventory, so it merges
-    # what it saw by `id` and never drops rows it did not ask for.
+    def tables(
+        kind: ObjectKind, query: dict[str, str], filtered: bool, to_row: Callable[[Row], Row]
+    ) -> Iterator[Any]:
+        loaded: list[str] = []
+        entries: list[SyncEntry] = []
+        for account, client in clients:
+            entry = SyncEntry(account.alias, kind.table, filtered, account.domain_id)
+            entries.append(entry)
+            try:
+                # The whole list first (at most 10,000 rows per account): a failure half-way
+                # must leave the account's tables as they were.
+                batches = list(walk(kind, query, to_row, account, client, entry))
+            except ScmError as error:
+                logger.error("account %s: %s not loaded: %s", account.alias, kind.table, error)
+                continue
+            for batch in batches:
+                yield _as(batch, snapshot_hints(kind, filtered, loaded))
+                yield _as(batch, history_hints(kind, filtered, loaded))
+            loaded.append(account.alias)
+        # Empty tables that carry the final scopes: they also make the merge run when no
+        # account has rows left, so that deleted objects go.
+        empty = to_arrow([], kind.columns)
+        yield _as(empty, snapshot_hints(kind, filtered, loaded))
+        yield _as(empty, history_hints(kind, filtered, loaded))
+        yield _as([entry.row() for entry in entries], sync_log_hints())
+        dlt.current.resource_state()["last_run"] = {
+            entry.account: entry.state() for entry in entries
+        }
+
     certificates = dlt.resource(
-        rows(CERTIFICATES, certificate_filters.query(), lambda item: certificate_row(item, zone)),
-        name="certificates",
-        primary_key="id",
-        columns=CERTIFICATE_COLUMNS,
-        write_disposition="merge" if certificate_filters.narrows else "replace",
+        tables(
+            CERTIFICATE_KIND,
+            certificate_filters.query(),
+            certificate_filters.narrows,
+            lambda item: certificate_row(item, zone),
+        ),
+        name=CERTIFICATE_KIND.table,
     )
     csrs = dlt.resource(
-        rows(CSRS, csr_filters.query(), csr_row),
-        name="csr_list",
-        primary_key="id",
-        columns=CSR_COLUMNS,
-        write_disposition="merge" if csr_filters.narrows else "replace",
+        tables(CSR_KIND, csr_filters.query(), csr_filters.narrows, csr_row), name=CSR_KIND.table
     )
     return certificates, csrs
+
+
+def _client(
+    account: Account, named: bool, retry: RetryPolicy, verify: str | bool, concurrency: int
+) -> ScmClient:
+    """Named accounts use only their own section: the SDK's variables would give every one of
+    them the same keys."""
+    environ = {} if named else os.environ
+    auth = make_auth(account.credentials, retry, environ, verify, account.section)
+    return ScmClient(account.endpoint, auth, retry, verify, concurrency)
+
+
+def _as(item: Any, hints: Any) -> Any:
+    """`item` bound for the table the hints name, with that table's own write disposition."""
+    return dlt.mark.with_hints(item, hints, create_table_variant=True)

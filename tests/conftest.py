@@ -9,21 +9,20 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import dlt
 import psycopg2
 import pytest
 
 from pipelines.scm_pipeline import load, make_pipeline
-from scm_source import scm_source
+from scm_source import ScmAccountsFailed, scm_source
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
 
 POSTGRES_DSN = os.environ.get(
     "SCM_TEST_POSTGRES", "postgresql://postgres:trust-auth-ignores-this@127.0.0.1:5432/test"
 )
 REPO = Path(__file__).resolve().parent.parent
-E = TypeVar("E", bound=BaseException)
 
 
 @pytest.fixture(scope="session")
@@ -101,13 +100,14 @@ def load_source(
     return pipeline
 
 
-def cause(error: BaseException, kind: type[E]) -> E:
-    """dlt wraps what a resource raises; the error a user sees is somewhere in the chain."""
-    seen: BaseException | None = error
-    while seen is not None and not isinstance(seen, kind):
-        seen = seen.__cause__ or seen.__context__
-    assert seen is not None, f"no {kind.__name__} behind {error!r}"
-    return seen
+def load_failure(source: Any, tmp_path: Path) -> dict[str, Any]:
+    """Loads a source whose one list fails: the failure as the run reports it (the sync log's
+    entry), after checking that the line a user sees is that error itself."""
+    with pytest.raises(ScmAccountsFailed) as caught:
+        load_source(source, tmp_path, dlt.destinations.duckdb(str(tmp_path / "failed.duckdb")))
+    [failure] = caught.value.failures
+    assert str(caught.value) == failure["error"] and failure["outcome"] == "failed"
+    return failure
 
 
 def query(pipeline: dlt.Pipeline, sql: str) -> list[dict[str, Any]]:

@@ -8,17 +8,19 @@ from typing import Any
 import pytest
 import requests
 
-from scm_source import ScmApiError, scm_source
+from scm_source import scm_source
 from scm_source.simulator import Dataset, Faults, Simulator, SimulatorOptions
-from tests.conftest import cause, query, run_load, scm_export
+from tests.conftest import load_failure, query, run_load, scm_export
 
 FAST_RETRY = {"backoff_seconds": 0.01, "max_attempts": 3}
 
 
-def extract(simulator: Simulator, token: str | None = None, **settings: Any) -> list[Any]:
+def certificates_failure(
+    simulator: Simulator, tmp_path: Path, token: str | None = None, **settings: Any
+) -> dict[str, Any]:
     settings = {"endpoint": simulator.url, **settings}
     source = scm_source(credentials={"auth_token": token or simulator.token}, **settings)
-    return list(source.with_resources("certificates"))
+    return load_failure(source.with_resources("certificates"), tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -50,31 +52,34 @@ def test_simulator_answers_the_documented_error_bodies(
     assert body["request_id"] == response.headers["X-Request-Id"]
 
 
-def test_a_bad_token_fails_after_one_request_with_a_clear_line(sim: Simulator) -> None:
-    with pytest.raises(Exception) as caught:
-        extract(sim, token="expired-token-value-1234567890abcdef", **FAST_RETRY)
-    error = cause(caught.value, ScmApiError)
-    assert error.status == 401 and error.error_code == "APIG.0301" and error.request_id
-    assert "credential=auth_token" in str(error) and "expired-token-value" not in str(error)
+def test_a_bad_token_fails_after_one_request_with_a_clear_line(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    failure = certificates_failure(
+        sim, tmp_path, token="expired-token-value-1234567890abcdef", **FAST_RETRY
+    )
+    assert failure["http_status"] == 401 and failure["error_code"] == "APIG.0301"
+    assert failure["request_id"] and f"request_id={failure['request_id']}" in failure["error"]
+    assert "credential=auth_token" in failure["error"]
+    assert "expired-token-value" not in failure["error"]
     assert len(sim.requests) == 1
 
 
-def test_forbidden_fails_at_once(dataset: Dataset) -> None:
+def test_forbidden_fails_at_once(dataset: Dataset, tmp_path: Path) -> None:
     options = SimulatorOptions(forbidden_tokens=frozenset({"no-permission-token"}))
     with Simulator(dataset, options) as simulator:
-        with pytest.raises(Exception) as caught:
-            extract(simulator, token="no-permission-token", **FAST_RETRY)
+        failure = certificates_failure(
+            simulator, tmp_path, token="no-permission-token", **FAST_RETRY
+        )
         assert len(simulator.requests) == 1
-    assert "HTTP 403" in str(cause(caught.value, ScmApiError)) and "SCM.0403" in str(
-        cause(caught.value, ScmApiError)
-    )
+    assert failure["http_status"] == 403 and failure["error_code"] == "SCM.0403"
+    assert "HTTP 403" in failure["error"] and "SCM ReadOnlyAccess" in failure["error"]
 
 
-def test_a_wrong_path_says_so(sim: Simulator) -> None:
-    with pytest.raises(Exception) as caught:
-        extract(sim, endpoint=sim.url + "/scm", **FAST_RETRY)
-    error = cause(caught.value, ScmApiError)
-    assert error.status == 404 and error.endpoint == sim.url + "/scm/v3/scm/certificates"
+def test_a_wrong_path_says_so(sim: Simulator, tmp_path: Path) -> None:
+    failure = certificates_failure(sim, tmp_path, endpoint=sim.url + "/scm", **FAST_RETRY)
+    assert failure["http_status"] == 404
+    assert failure["error"].startswith(f"GET {sim.url}/scm/v3/scm/certificates answered HTTP 404")
     assert len(sim.requests) == 1
 
 
@@ -82,13 +87,12 @@ def test_a_wrong_path_says_so(sim: Simulator) -> None:
     ("faults", "status"), [(Faults(rate_429=1.0), 429), (Faults(rate_500=1.0), 500)]
 )
 def test_throttling_and_server_errors_are_retried_then_reported(
-    dataset: Dataset, faults: Faults, status: int
+    dataset: Dataset, tmp_path: Path, faults: Faults, status: int
 ) -> None:
     with Simulator(dataset, SimulatorOptions(faults=faults)) as simulator:
-        with pytest.raises(Exception) as caught:
-            extract(simulator, **FAST_RETRY)
+        failure = certificates_failure(simulator, tmp_path, **FAST_RETRY)
         assert len(simulator.requests) == 3  # max_attempts
-    assert cause(caught.value, ScmApiError).status == status
+    assert failure["http_status"] == status and failure["retries"] == 2
 
 
 def test_transient_faults_do_not_lose_or_double_rows(

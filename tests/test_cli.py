@@ -32,8 +32,8 @@ def test_demo_loads_the_simulator_into_a_duckdb_file(tmp_path: Path) -> None:
         r.owned_by_self for r in Dataset.generate(certificates=120, csrs=45, seed=3).certificates
     )
     assert counts == {"certificates": listed, "csr_list": 45}
-    printed = dict(re.findall(r"^  (\w+) +(\d+) rows", result.stdout, flags=re.MULTILINE))
-    assert printed == {"certificates": str(listed), "csr_list": "45"}
+    printed = re.findall(r"^  (\w+) +(\w+) +(\d+) rows", result.stdout, flags=re.MULTILINE)
+    assert printed == [("default", "certificates", str(listed)), ("default", "csr_list", "45")]
     by_status = re.search(r"^Certificates by status: (.*)$", result.stdout, flags=re.MULTILINE)
     assert by_status is not None
     assert sum(int(part.split()[1]) for part in by_status.group(1).split(", ")) == listed

@@ -22,6 +22,8 @@ CERTIFICATE_TYPES = {
     "domain_count": "BIGINT", "wildcard_count": "BIGINT", "description": "VARCHAR",
     "domain_id": "VARCHAR", "enterprise_project_id": "VARCHAR",
 }  # fmt: skip
+# What every object row carries besides the API's fields (CSRs also get the account's domain_id).
+ROW_TYPES = {"account": "VARCHAR", "version_hash": "VARCHAR"}
 CSR_TYPES = {
     "id": "VARCHAR", "name": "VARCHAR", "csr": "VARCHAR", "domain_name": "VARCHAR",
     "sans": "VARCHAR", "private_key_algo": "VARCHAR", "usage": "VARCHAR",
@@ -84,8 +86,9 @@ def test_every_row_loads_once_for_each_page_size_and_offset_reading(
         ("certificates", "/v3/scm/certificates", len(listed(dataset))),
         ("csr_list", "/v3/scm/csr", len(dataset.csrs)),
     ):
-        last_run = state[table]["last_run"]
-        assert (last_run["total"], last_run["rows"]) == (total, total)
+        last_run = state[table]["last_run"]["default"]
+        assert (last_run["api_total"], last_run["rows"]) == (total, total)
+        assert last_run["outcome"] == "loaded" and last_run["retries"] == 0
         assert last_run["offset_mode"] == api_mode
         sent = [request for request in simulator.requests if request.path == path]
         assert all(request.query["limit"] == str(page_size) for request in sent)
@@ -103,8 +106,12 @@ def test_columns_have_their_declared_types(
     sim: Simulator, tmp_path: Path, warehouse: Warehouse
 ) -> None:
     pipeline = run_load(sim, tmp_path, warehouse.destination, warehouse.dataset_name)
-    assert column_types(pipeline, "certificates") == in_dialect(CERTIFICATE_TYPES, warehouse)
-    assert column_types(pipeline, "csr_list") == in_dialect(CSR_TYPES, warehouse)
+    assert column_types(pipeline, "certificates") == in_dialect(
+        {**ROW_TYPES, **CERTIFICATE_TYPES}, warehouse
+    )
+    assert column_types(pipeline, "csr_list") == in_dialect(
+        {**ROW_TYPES, **CSR_TYPES, "domain_id": "VARCHAR"}, warehouse
+    )
 
 
 def test_every_value_equals_the_simulators(
@@ -165,7 +172,7 @@ def test_missing_optional_fields_give_the_same_table(tmp_path: Path) -> None:
         pipeline = run_load(
             simulator, tmp_path, dlt.destinations.duckdb(str(tmp_path / "a.duckdb"))
         )
-    assert column_types(pipeline, "certificates") == CERTIFICATE_TYPES
+    assert column_types(pipeline, "certificates") == {**ROW_TYPES, **CERTIFICATE_TYPES}
     nulls = query(
         pipeline,
         "SELECT count(*) AS n FROM scm.certificates"
@@ -185,6 +192,11 @@ def test_a_field_the_api_adds_later_lands_as_a_new_column(
     with Simulator(changed) as simulator:
         pipeline = run_load(simulator, tmp_path, duckdb_destination)
     types = column_types(pipeline, "certificates")
-    assert types == {**CERTIFICATE_TYPES, "key_usage": "VARCHAR", "renewal_count": "BIGINT"}
+    assert types == {
+        **ROW_TYPES,
+        **CERTIFICATE_TYPES,
+        "key_usage": "VARCHAR",
+        "renewal_count": "BIGINT",
+    }
     values = query(pipeline, "SELECT DISTINCT key_usage, renewal_count FROM scm.certificates")
     assert values == [{"key_usage": "digitalSignature", "renewal_count": 2}]

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from scm_source import ScmAccountsFailed
 from scm_source.simulator import Dataset, Faults, Simulator, SimulatorOptions
 from tests.conftest import REPO, Warehouse, query, run_load, scm_export
 
@@ -21,13 +22,11 @@ TOKEN_ENV = "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN"
 
 
 def snapshot(database: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the two tables, as a reader of the warehouse sees them."""
+    """Every row of the snapshot and history tables, as a reader of the warehouse sees them."""
     with duckdb.connect(str(database), read_only=True) as connection:
         return {
-            table: connection.execute(
-                f"SELECT * EXCLUDE (_dlt_load_id, _dlt_id) FROM scm.{table} ORDER BY id"
-            ).fetchall()
-            for table in ("certificates", "csr_list")
+            table: connection.execute(f"SELECT * FROM scm.{table} ORDER BY ALL").fetchall()
+            for table in ("certificates", "csr_list", "certificates_history", "csr_history")
         }
 
 
@@ -86,20 +85,20 @@ def test_a_run_killed_mid_extract_leaves_the_destination_as_it_was(tmp_path: Pat
 
         result = scm_export("run", "--endpoint", simulator.url, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
-    after = snapshot(database)
-    ids = [row[0] for row in after["certificates"]]
-    assert ids == sorted(r.api["id"] for r in dataset.certificates if r.owned_by_self)
-    statuses = dict(query_statuses(database))
+    statuses = dict(values_by_id(database, "certificates", "status"))
+    assert sorted(statuses) == sorted(r.api["id"] for r in dataset.certificates if r.owned_by_self)
     assert all(
         statuses[r.api["id"]] == "REVOKED" for r in dataset.certificates[:40] if r.owned_by_self
     )
-    assert [row[0] for row in after["csr_list"]] == sorted(c["id"] for c in dataset.csrs)
-    assert "renamed-csr" in {row[1] for row in after["csr_list"]}
+    names = dict(values_by_id(database, "csr_list", "name"))
+    assert sorted(names) == sorted(c["id"] for c in dataset.csrs)
+    assert names[dataset.csrs[0]["id"]] == "renamed-csr"
 
 
-def query_statuses(database: Path) -> list[tuple[str, str]]:
+def values_by_id(database: Path, table: str, column: str) -> list[tuple[str, str]]:
+    """(id, column) of every row of `table`."""
     with duckdb.connect(str(database), read_only=True) as connection:
-        return connection.execute("SELECT id, status FROM scm.certificates").fetchall()
+        return connection.execute(f"SELECT id, {column} FROM scm.{table}").fetchall()
 
 
 @pytest.fixture(scope="module")
@@ -153,25 +152,29 @@ def test_a_total_the_rows_fall_short_of_is_reported_and_refused_when_strict(
         if not strict:
             pipeline = run_load(simulator, tmp_path, duckdb_destination, strict=False)
             last_run = pipeline.state["sources"]["scm_source"]["resources"]["csr_list"]["last_run"]
-            assert last_run["shortfall"] == 3 and last_run["rows"] == len(dataset.csrs)
+            entry = last_run["default"]
+            assert entry["api_total"] - entry["rows"] == 3 and entry["rows"] == len(dataset.csrs)
+            assert entry["outcome"] == "loaded"
             assert (
                 f"received {len(dataset.csrs)} distinct rows but the API reported {len(dataset.csrs) + 3}"
                 in caplog.text
             )
             return
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(ScmAccountsFailed) as caught:
             run_load(simulator, tmp_path, duckdb_destination, strict=True)
     assert "strict mode loads nothing short" in str(caught.value)
-    assert not (tmp_path / "warehouse.duckdb").exists() or not query_tables(
-        tmp_path / "warehouse.duckdb"
-    )
-
-
-def query_tables(database: Path) -> list[tuple[str]]:
-    with duckdb.connect(str(database), read_only=True) as connection:
-        return connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_name IN ('certificates', 'csr_list')"
+    # Nothing of the objects; the sync log says why.
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as connection:
+        for table in ("certificates", "csr_list", "certificates_history", "csr_history"):
+            assert connection.execute(f"SELECT count(*) FROM scm.{table}").fetchone() == (0,)
+        log = connection.execute(
+            "SELECT resource, outcome, error FROM scm.sync_log ORDER BY resource"
         ).fetchall()
+    assert [(resource, outcome) for resource, outcome, _ in log] == [
+        ("certificates", "failed"),
+        ("csr_list", "failed"),
+    ]
+    assert all("strict mode loads nothing short" in error for _, _, error in log)
 
 
 @pytest.fixture(scope="module")

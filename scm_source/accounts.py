@@ -1,0 +1,115 @@
+"""Which SCM accounts a run reads: one (the source's own credentials and endpoint) or several,
+each in a config section of its own named by its alias.
+
+    [sources.scm_source]
+    accounts = ["prod", "staging"]
+
+    [sources.scm_source.prod]                   # config.toml: optional endpoint
+    endpoint = "https://scm.cn-north-4.myhuaweicloud.com"
+
+    [sources.scm_source.prod.credentials]       # secrets.toml: one of the three ways
+    access_key = "..."
+
+Each field resolves through dlt's providers on its own, so an account's endpoint may sit in
+config.toml and its keys in secrets.toml or SOURCES__SCM_SOURCE__PROD__CREDENTIALS__* variables.
+An account without an endpoint uses the source's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration.exceptions import ConfigurationException
+from dlt.common.configuration.specs import BaseConfiguration
+
+from scm_source.auth import ScmCredentials
+from scm_source.errors import ScmConfigError
+from scm_source.settings import validate_endpoint
+
+DEFAULT_ALIAS = "default"
+SOURCE_SECTIONS = ("sources", "scm_source")
+# Aliases name config sections and land in every row and in SQL: a plain lower-case identifier.
+_ALIAS = re.compile(r"[a-z][a-z0-9_]{0,62}")
+
+
+@configspec
+class ScmAccountConfiguration(BaseConfiguration):
+    credentials: ScmCredentials = None
+    endpoint: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Account:
+    alias: str
+    endpoint: str
+    credentials: ScmCredentials
+    section: str  # where its credentials are configured, for error lines
+
+    @property
+    def domain_id(self) -> str | None:
+        """The account id when configured (AK/SK users set it for X-Domain-Id)."""
+        return getattr(self.credentials, "domain_id", None) or None
+
+
+def resolve_accounts(
+    accounts: Sequence[str | Mapping[str, Any]] | None,
+    credentials: ScmCredentials | None,
+    endpoint: str,
+) -> list[Account]:
+    """The accounts to read. Entries are aliases resolved from their config sections, or
+    mappings with `alias`, `credentials` and optional `endpoint` (for code and tests)."""
+    default_endpoint = validate_endpoint(endpoint)
+    if not accounts:
+        section = ".".join((*SOURCE_SECTIONS, "credentials"))
+        return [Account(DEFAULT_ALIAS, default_endpoint, credentials, section)]  # type: ignore[arg-type]
+    if isinstance(accounts, str) or not isinstance(accounts, Sequence):
+        raise ScmConfigError(
+            f'accounts={accounts!r} must be a list of account aliases, e.g. ["prod", "staging"]'
+            " (sources.scm_source.accounts)"
+        )
+    if _any_set(credentials):
+        raise ScmConfigError(
+            "credentials are set for the source and accounts are listed too: move them to each"
+            " account's own section, [sources.scm_source.<alias>.credentials]"
+        )
+    resolved = [_resolve(entry, default_endpoint) for entry in accounts]
+    aliases = [account.alias for account in resolved]
+    repeated = sorted({alias for alias in aliases if aliases.count(alias) > 1})
+    if repeated:
+        raise ScmConfigError(f"account alias {repeated[0]!r} is listed twice in accounts")
+    return resolved
+
+
+def _resolve(entry: str | Mapping[str, Any], default_endpoint: str) -> Account:
+    explicit = dict(entry) if isinstance(entry, Mapping) else None
+    alias = explicit.pop("alias", None) if explicit is not None else entry
+    if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
+        raise ScmConfigError(
+            f"account alias {alias!r} must be lower-case letters, digits and _, starting with a"
+            " letter (at most 63 characters)"
+        )
+    sections = (*SOURCE_SECTIONS, alias)
+    try:
+        config = resolve_configuration(
+            ScmAccountConfiguration(), sections=sections, explicit_value=explicit
+        )
+    except ConfigurationException as error:
+        raise ScmConfigError(f"account {alias!r}: {str(error).splitlines()[0]}") from None
+    where = ".".join(sections)
+    endpoint = (
+        validate_endpoint(config.endpoint, f"{alias}.endpoint")
+        if config.endpoint
+        else default_endpoint
+    )
+    return Account(alias, endpoint, config.credentials, f"{where}.credentials")
+
+
+def _any_set(credentials: ScmCredentials | None) -> bool:
+    return any(
+        getattr(credentials, name, None) not in (None, "")
+        for name in ScmCredentials.__annotations__
+    )
