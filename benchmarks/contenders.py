@@ -20,7 +20,7 @@ ENDPOINTS = {
 
 
 def ours(url: str, token: str, folder: Path) -> int:
-    from pipelines.scm_pipeline import load, make_pipeline
+    from pipelines.runner import load, make_pipeline
     from scm_source import scm_source
 
     pipeline = make_pipeline(

@@ -11,6 +11,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from dlt.common.destination import Destination
 from rich.console import Console
 
 from pipelines.report import collect, print_text, write_html
-from pipelines.scm_pipeline import (
+from pipelines.runner import (
     DATASET_NAME,
     PIPELINE_NAME,
     last_sync,
@@ -110,8 +111,12 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    """Everything a newcomer needs to see the product work: no account, no config."""
-    dataset = Dataset.generate(certificates=args.certificates, csrs=args.csrs, seed=args.seed)
+    """Everything a newcomer needs to see the product work: no account, no config. The data is
+    generated around today's midnight, so a rerun the same day finds nothing changed."""
+    midnight = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    dataset = Dataset.generate(
+        certificates=args.certificates, csrs=args.csrs, seed=args.seed, now=midnight
+    )
     options = SimulatorOptions(latency_seconds=args.latency_ms / 1000)
     duckdb_file = Path(args.duckdb_file).resolve()
     with Simulator(dataset, options) as simulator:
@@ -149,7 +154,9 @@ def simulate_command(args: argparse.Namespace) -> int:
     )
     print(
         f"Point a run at it:\n  SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN={args.token}"
-        f" scm-export run --endpoint {simulator.url}\nCtrl-C stops it.",
+        f" scm-export run --endpoint {simulator.url}\nBetween runs, change statuses, add and"
+        f" delete certificates, rename CSRs:\n  curl -X POST '{simulator.url}/simulator/churn"
+        "?count=10&seed=1'\nCtrl-C stops it.",
         flush=True,
     )
     try:

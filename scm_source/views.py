@@ -26,7 +26,9 @@ from scm_source.settings import VALID_STATUSES
 
 SOURCE_DIALECT = "duckdb"
 DEFAULT_EXPIRING_WITHIN_DAYS = 30
-LOADED_TABLES = frozenset({"certificates", "csr_list"})
+LOADED_TABLES = frozenset(
+    {"certificates", "csr_list", "certificates_history", "csr_history", "sync_log"}
+)
 # Table name -> its path in the destination ([catalog,] dataset, table).
 Qualifier = Callable[[str], list[str]]
 

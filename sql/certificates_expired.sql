@@ -1,6 +1,7 @@
 -- Certificates that have expired: status EXPIRED, or an expire_time in the past while the status
 -- still says the certificate is valid (the status lags, or the certificate was never renewed).
 SELECT
+    account,
     id,
     name,
     domain,

@@ -3,6 +3,7 @@
 -- days_left: whole days left, rounded down. expiry_bucket: the smallest of 7, 14, 30, 60, 90 days
 -- that the time left fits in, or 'beyond 90 days'.
 SELECT
+    account,
     id,
     name,
     domain,

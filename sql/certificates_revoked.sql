@@ -1,6 +1,7 @@
 -- Certificates revoked or on their way: REVOKED is final; REVOKING is under review and
 -- CANCLEREVOKING (spelled so by the API) is a cancellation of a revocation under review.
 SELECT
+    account,
     id,
     name,
     domain,

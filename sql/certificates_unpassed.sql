@@ -1,5 +1,6 @@
 -- Certificate applications that failed validation.
 SELECT
+    account,
     id,
     name,
     domain,

@@ -15,7 +15,7 @@ import dlt
 import psycopg2
 import pytest
 
-from pipelines.scm_pipeline import load, make_pipeline
+from pipelines.runner import load, make_pipeline
 from scm_source import ScmAccountsFailed, scm_source
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
 

@@ -139,4 +139,4 @@ def test_views_command_reinstalls_with_a_new_threshold(loaded: tuple[Path, Datas
         == "scm-export: error: expiring_within_days=0 must be a whole number of days, 1 to 3650"
     )
     result = scm_export("views", "--expiring-within-days", "45", cwd=folder)
-    assert result.returncode == 0 and "Installed 7 views in scm" in result.stdout
+    assert result.returncode == 0 and "Installed 8 views in scm" in result.stdout

@@ -189,6 +189,58 @@ class Dataset:
         """The API's form: local wall time in the account's zone, no zone, one fraction digit."""
         return pendulum.instance(instant).in_tz(self.zone).format("YYYY-MM-DD HH:mm:ss") + ".0"
 
+    # -- changes between runs (what a scheduled load must notice) --------------------------------
+
+    def certificate(self, certificate_id: str) -> CertificateRecord:
+        return next(r for r in self.certificates if r.api["id"] == certificate_id)
+
+    def set_status(self, certificate_id: str, status: str) -> None:
+        """As SCM does when a certificate is issued, revoked or expires: a newer update time."""
+        record = self.certificate(certificate_id)
+        record.api["status"] = status
+        record.updated_at = pendulum.now("UTC")
+        self.invalidate()
+
+    def add_certificates(self, count: int, seed: int = 0) -> list[CertificateRecord]:
+        rng = random.Random(f"add-{seed}-{len(self.certificates)}")
+        start = len(self.certificates)
+        added = [self._certificate(rng, start + i, legacy=False) for i in range(count)]
+        for record in added:
+            record.owned_by_self = True  # listed by default, so a run sees it
+        self.certificates.extend(added)
+        self.invalidate()
+        return added
+
+    def delete_certificates(self, certificate_ids: set[str]) -> None:
+        self.certificates = [r for r in self.certificates if r.api["id"] not in certificate_ids]
+        self.invalidate()
+
+    def update_csr(self, csr_id: str, **fields: Any) -> None:
+        csr = next(csr for csr in self.csrs if csr["id"] == csr_id)
+        csr.update(fields, update_time=int(pendulum.now("UTC").timestamp() * 1000))
+        self.invalidate()
+
+    def churn(self, count: int, seed: int = 0) -> dict[str, list[str]]:
+        """`count` of each change a day brings: listed certificates changing status, new ones,
+        deleted ones, renamed CSRs. Says which ids, so a caller can check what a run saw."""
+        rng = random.Random(f"churn-{seed}")
+        listed = [r for r in self.certificates if r.owned_by_self]
+        changing = rng.sample(listed, min(count, len(listed)))
+        deleted = {r.api["id"] for r in changing[len(changing) // 2 :]}
+        for record in changing[: len(changing) // 2]:
+            others = [s for s in CERTIFICATE_STATUSES if s != record.api["status"]]
+            self.set_status(record.api["id"], rng.choice(others))
+        self.delete_certificates(deleted)
+        renamed = rng.sample(self.csrs, min(count, len(self.csrs)))
+        for csr in renamed:
+            self.update_csr(csr["id"], name=f"{csr['name']}-renewed")
+        return {
+            "status_changed": [r.api["id"] for r in changing[: len(changing) // 2]],
+            "deleted": sorted(deleted),
+            "added": [r.api["id"] for r in self.add_certificates(count, seed)],
+            "csrs_renamed": [csr["id"] for csr in renamed],
+        }
+
     # -- the API's list semantics ---------------------------------------------------------------
 
     def invalidate(self) -> None:

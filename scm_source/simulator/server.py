@@ -24,6 +24,8 @@ CERTIFICATES_PATH = "/v3/scm/certificates"
 CSR_PATH = "/v3/scm/csr"
 MALFORMED = ("html", "no_list", "no_total", "wrong_type", "bad_time")
 IAM_TOKENS_PATH = "/v3/auth/tokens"
+# Not Huawei's: changes the simulated inventory between runs (POST, loopback only).
+CHURN_PATH = "/simulator/churn"
 DEFAULT_TOKEN = "simulator-token-0123456789abcdef0123456789"
 
 
@@ -149,6 +151,8 @@ class Simulator:
         try:
             if (method, path) == ("POST", IAM_TOKENS_PATH):
                 status, extra_headers, answer = self.gateway.issue_token(body)
+            elif (method, path) == ("POST", CHURN_PATH):
+                status, extra_headers, answer = self._churn(query)
             else:
                 time.sleep(self.options.latency_seconds + extra)
                 status, extra_headers, answer = self._scm(
@@ -212,6 +216,14 @@ class Simulator:
         return (
             _malformed(body, self.options.malformed) if self.options.malformed else (200, {}, body)
         )
+
+    def _churn(self, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+        count, seed = query.get("count", "10"), query.get("seed", "0")
+        if not (count.isdigit() and seed.isdigit()):
+            return _error(400, "SCM.0005", "Invalid parameter: count and seed are whole numbers")
+        with self._lock:
+            changed = self.dataset.churn(int(count), int(seed))
+        return 200, {}, changed
 
     def _retry_after(self) -> dict[str, str]:
         return {"Retry-After": self.options.retry_after} if self.options.retry_after else {}

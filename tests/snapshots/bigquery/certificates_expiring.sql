@@ -1,5 +1,6 @@
 CREATE OR REPLACE VIEW `my-project`.`scm`.`certificates_expiring` AS
 SELECT
+  account,
   id,
   name,
   domain,

@@ -1,0 +1,155 @@
+"""Several accounts in one run: every row carries its account, and an account that fails is
+left exactly as it was while the others load; the run then fails naming it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scm_source import ScmAccountsFailed, ScmConfigError, scm_source
+from scm_source.simulator import Dataset, Simulator, SimulatorOptions
+from tests.conftest import Warehouse, load_source, query, scm_export
+
+TOKENS = {"alpha": "alpha-token-0123456789abcdef01234567", "beta": "beta-token-0123456789abcdef012345678"}  # fmt: skip
+
+
+@pytest.fixture
+def simulators() -> Iterator[dict[str, Simulator]]:
+    """One simulated account per alias, each with its own data, token and endpoint."""
+    with ExitStack() as stack:
+        yield {
+            alias: stack.enter_context(
+                Simulator(
+                    Dataset.generate(certificates=30 + 10 * n, csrs=8 + n, seed=40 + n),
+                    SimulatorOptions(tokens=frozenset({TOKENS[alias]})),
+                )
+            )
+            for n, alias in enumerate(TOKENS)
+        }
+
+
+def accounts(simulators: dict[str, Simulator], tokens: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {"alias": alias, "endpoint": simulator.url,
+         "credentials": {"auth_token": tokens[alias], "domain_id": simulator.dataset.domain_id}}
+        for alias, simulator in simulators.items()
+    ]  # fmt: skip
+
+
+def rows_of(pipeline: Any, account: str) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        table: sorted(tuple(row.values()) for row in query(
+            pipeline, f"SELECT * FROM {pipeline.dataset_name}.{table} WHERE account = '{account}'"))
+        for table in ("certificates", "csr_list", "certificates_history", "csr_history")
+    }  # fmt: skip
+
+
+def test_one_failing_account_is_left_as_it_was_while_the_other_loads(
+    simulators: dict[str, Simulator], tmp_path: Path, warehouse: Warehouse
+) -> None:
+    def run(tokens: dict[str, str]) -> Any:
+        source = scm_source(accounts=accounts(simulators, tokens))
+        return load_source(source, tmp_path, warehouse.destination, warehouse.dataset_name)
+
+    pipeline = run(TOKENS)
+    for alias, simulator in simulators.items():
+        dataset = simulator.dataset
+        certificates = query(pipeline, "SELECT id, domain_id FROM"
+                             f" {warehouse.dataset_name}.certificates WHERE account = '{alias}'")  # fmt: skip
+        assert sorted(r["id"] for r in certificates) == sorted(
+            r.api["id"] for r in dataset.certificates if r.owned_by_self
+        )
+        assert {r["domain_id"] for r in certificates} == {dataset.domain_id}
+        csrs = query(pipeline, "SELECT id, domain_id FROM"
+                     f" {warehouse.dataset_name}.csr_list WHERE account = '{alias}'")  # fmt: skip
+        assert sorted(r["id"] for r in csrs) == sorted(c["id"] for c in dataset.csrs)
+        assert {r["domain_id"] for r in csrs} == {dataset.domain_id}
+    beta_before = rows_of(pipeline, "beta")
+
+    alpha, beta = simulators["alpha"].dataset, simulators["beta"].dataset
+    changed = next(r.api["id"] for r in alpha.certificates if r.owned_by_self)
+    alpha.set_status(
+        changed, "REVOKED" if alpha.certificate(changed).api["status"] != "REVOKED" else "ISSUED"
+    )
+    beta.set_status(next(r.api["id"] for r in beta.certificates if r.owned_by_self), "REVOKED")
+    beta.delete_certificates({beta.certificates[-1].api["id"]})
+    with pytest.raises(ScmAccountsFailed) as caught:
+        run({**TOKENS, "beta": "beta-token-revoked-0123456789abcdef0"})
+
+    assert [(f["account"], f["resource"], f["http_status"]) for f in caught.value.failures] == [
+        ("beta", "certificates", 401), ("beta", "csr_list", 401)
+    ]  # fmt: skip
+    assert str(caught.value).startswith(
+        f"account 'beta', certificates: GET {simulators['beta'].url}/v3/scm/certificates"
+        " answered HTTP 401 (error_code=APIG.0301"
+    )
+    assert rows_of(pipeline, "beta") == beta_before
+    status = query(pipeline, f"SELECT status FROM {warehouse.dataset_name}.certificates"
+                   f" WHERE account = 'alpha' AND id = '{changed}'")  # fmt: skip
+    assert status == [{"status": alpha.certificate(changed).api["status"]}]
+    versions = query(pipeline, "SELECT count(*) AS n FROM"
+                     f" {warehouse.dataset_name}.certificates_history WHERE id = '{changed}'")  # fmt: skip
+    assert versions == [{"n": 2}]
+    log = query(pipeline, "SELECT account, resource, outcome, http_status, error_code, rows"
+                f" FROM {warehouse.dataset_name}.sync_log WHERE finished_at = finished_at"
+                " ORDER BY started_at DESC LIMIT 4")  # fmt: skip
+    assert sorted(tuple(r.values()) for r in log) == [
+        ("alpha", "certificates", "loaded", None, None, 30 - sum(
+            not r.owned_by_self for r in alpha.certificates)),
+        ("alpha", "csr_list", "loaded", None, None, 8),
+        ("beta", "certificates", "failed", 401, "APIG.0301", 0),
+        ("beta", "csr_list", "failed", 401, "APIG.0301", 0),
+    ]  # fmt: skip
+
+
+def test_the_command_reads_accounts_from_their_sections_and_exits_1_naming_the_failure(
+    simulators: dict[str, Simulator], tmp_path: Path
+) -> None:
+    env = {
+        "SOURCES__SCM_SOURCE__ACCOUNTS": '["alpha", "beta"]',
+        "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "accounts.duckdb"),
+    }
+    for alias, simulator in simulators.items():
+        env[f"SOURCES__SCM_SOURCE__{alias.upper()}__ENDPOINT"] = simulator.url
+        env[f"SOURCES__SCM_SOURCE__{alias.upper()}__CREDENTIALS__AUTH_TOKEN"] = TOKENS[alias]
+    env["SOURCES__SCM_SOURCE__BETA__CREDENTIALS__AUTH_TOKEN"] = "beta-token-wrong-0123456789abcdef"
+    result = scm_export("run", cwd=tmp_path, env=env)
+    assert result.returncode == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("scm-export:")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr
+    assert errors[0].startswith("scm-export: error: account 'beta', certificates: GET ")
+    assert "; account 'beta', csr_list: GET " in errors[0] and "HTTP 401" in errors[0]
+    assert "beta-token-wrong" not in result.stderr + result.stdout
+    alpha = simulators["alpha"].dataset
+    listed = sum(r.owned_by_self for r in alpha.certificates)
+    assert re.search(rf"^  alpha +certificates +{listed} rows", result.stdout, re.MULTILINE)
+    assert re.search(r"^  beta +certificates +FAILED: GET ", result.stdout, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"accounts": ["alpha"], "credentials": {"auth_token": "x" * 32}},
+         "credentials are set for the source and accounts are listed too"),
+        ({"accounts": ["Prod-1"]}, "account alias 'Prod-1' must be lower-case letters"),
+        ({"accounts": [{"alias": "alpha", "credentials": {"auth_token": "x" * 32}}] * 2},
+         "account alias 'alpha' is listed twice"),
+        ({"accounts": ["gamma"]},
+         "no SCM credentials: under [sources.scm_source.gamma.credentials] set auth_token"),
+        ({"accounts": [{"alias": "alpha", "credentials": {"auth_token": "x" * 32},
+                        "endpoint": "ftp://nowhere"}]}, "alpha.endpoint='ftp://nowhere'"),
+    ],
+    ids=["credentials_and_accounts", "bad_alias", "repeated_alias", "no_credentials", "bad_endpoint"],
+)  # fmt: skip
+def test_account_settings_are_refused_before_any_request(
+    settings: dict[str, Any], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUAWEICLOUD_SDK_AK", "an-sdk-key-that-must-not-be-used")
+    with pytest.raises(ScmConfigError) as caught:
+        scm_source(**settings)
+    assert message in str(caught.value)
