@@ -30,6 +30,7 @@ from pipelines.runner import (
 )
 from scm_source import ScmAccountsFailed, ScmConfigError, ScmError, scm_source
 from scm_source.simulator import DEFAULT_TOKEN, Dataset, Simulator, SimulatorOptions
+from scm_source.sync import LOADED
 from scm_source.views import DEFAULT_EXPIRING_WITHIN_DAYS, install_views, validate_days
 
 RESOURCES = ("certificates", "csr_list")
@@ -186,7 +187,7 @@ def _load_and_summarise(pipeline: dlt.Pipeline, source: Any, expiring_within_day
     entries = last_sync(pipeline, source)
     for entry in entries:
         where = f"  {entry['account']:<12}{entry['resource']:<14}"
-        if entry["outcome"] != "loaded":
+        if entry["outcome"] != LOADED:
             print(f"{where}  FAILED: {entry['error']}")
             continue
         mode = entry["offset_mode"]

@@ -24,7 +24,7 @@ from scm_source.client import ScmClient
 from scm_source.errors import ScmError, ScmResponseError
 from scm_source.paging import PagingReport, fetch_page, walk_pages
 from scm_source.retry import RetryPolicy
-from scm_source.rows import certificate_row, csr_row, stamp, to_arrow
+from scm_source.rows import Row, certificate_row, csr_row, stamp, to_arrow
 from scm_source.settings import (
     DEFAULT_ENDPOINT,
     DEFAULT_EXPIRE_TIME_ZONE,
@@ -47,7 +47,6 @@ from scm_source.tables import (
 
 logger = logging.getLogger(__name__)
 
-Row = dict[str, Any]
 # Rows become one arrow table per this many: dlt handles each item once, so per 50-row page
 # the per-item cost outweighed the rows; 5,000 rows stay a few MB.
 BATCH_ROWS = 5000
@@ -125,6 +124,7 @@ def scm_source(
         retries = client.retries[kind.endpoint.path]
         fetch = fetch_page(client.get_json, kind.endpoint, query, paging.page_size, row)
         batch: list[Row] = []
+        failure: ScmError | None = None
         try:
             for page in walk_pages(
                 fetch, paging.page_size, paging.offset_mode, report, concurrency
@@ -142,9 +142,10 @@ def scm_source(
                     " loads nothing short: rerun, or set strict=false to accept it with a warning"
                 )
         except ScmError as error:
-            entry.finish(report, client.retries[kind.endpoint.path] - retries, error)
+            failure = error
             raise
-        entry.finish(report, client.retries[kind.endpoint.path] - retries)
+        finally:
+            entry.finish(report, client.retries[kind.endpoint.path] - retries, failure)
         logger.info(
             "%s %s: %d rows in %d pages (%s offsets; stopped: %s)",
             account.alias, kind.endpoint.path, report.rows_unique, report.pages,
