@@ -56,7 +56,7 @@ def from_epoch_millis(millis: int) -> datetime:
 
 def certificate_row(certificate: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
     """Keeps every field (new ones too) and adds the parsed expiry next to the original text."""
-    _check_types(certificate, CERTIFICATE_COLUMNS)
+    _check_types(certificate, _CERTIFICATE_CHECKS)
     row = dict(certificate)
     raw = certificate.get("expire_time")
     if raw is not None:
@@ -66,7 +66,7 @@ def certificate_row(certificate: dict[str, Any], zone: tzinfo) -> dict[str, Any]
 
 
 def csr_row(csr: dict[str, Any]) -> dict[str, Any]:
-    _check_types(csr, CSR_COLUMNS)
+    _check_types(csr, _CSR_CHECKS)
     row = dict(csr)
     for name in ("create_time", "update_time"):
         if csr.get(name) is not None:
@@ -80,16 +80,25 @@ _API_TYPES: dict[str, tuple[type, str]] = {
     "bool": (bool, "true or false"),
     "bigint": (int, "a whole number"),
 }
+_Checks = tuple[tuple[str, type, str], ...]
 
 
-def _check_types(item: dict[str, Any], columns: TTableSchemaColumns) -> None:
-    for name, column in columns.items():
+def _checks(columns: TTableSchemaColumns) -> _Checks:
+    return tuple(
+        (name, *_API_TYPES[column["data_type"]])
+        for name, column in columns.items()
+        if column.get("data_type") in _API_TYPES
+    )
+
+
+_CERTIFICATE_CHECKS, _CSR_CHECKS = _checks(CERTIFICATE_COLUMNS), _checks(CSR_COLUMNS)
+
+
+def _check_types(item: dict[str, Any], checks: _Checks) -> None:
+    """Exact types (JSON gives no subclasses), which also tells a bool from a whole number."""
+    for name, kind, description in checks:
         value = item.get(name)
-        expected = _API_TYPES.get(column.get("data_type", ""))
-        if value is None or expected is None:
-            continue
-        kind, description = expected
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        if value is not None and type(value) is not kind:
             raise ScmResponseError(
                 f"field `{name}` of object id={item.get('id')!r} is {value!r}, not {description}"
             )
