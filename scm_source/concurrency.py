@@ -1,42 +1,64 @@
-"""How many requests may be in flight: found out, not configured.
+"""How many requests may be in flight: found out, not configured; and running work a few at a
+time with results taken as they finish.
 
-Slow start doubles the limit each time a full window of requests succeeds, up to the ceiling
-(`max_concurrency`). The first 429 (APIG.0308) halves it and ends slow start; after that each
-429 takes one off and the limit probes one higher only after 50 windows' worth of successes, so
-against a gateway that allows N in flight the run settles at N with few 429s. A 429 answered to
-a request sent before the last decrease is already accounted for and changes nothing.
+The limit starts at 4 and grows by half (at least two) each time a full window of requests
+succeeds, up to the ceiling (`max_concurrency`). By half, not double as TCP's slow start would:
+the 429s (APIG.0308) that tell of the gateway's limit arrive a round trip late, and every request
+sent past that limit meanwhile is refused, so the overshoot is what the 429s cost. A 429 takes
+the limit back to the last level a full window succeeded at, or one lower if it was there. After
+the first 429 the limit probes one higher only after 50 windows of successes, and twice as long
+after each further 429, so against a gateway that allows N in flight the run settles at N with
+few 429s. A 429 answered to a request sent before the last decrease is already accounted for. A
+`Retry-After` holds back every request, not only the retried one, until it has passed.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from itertools import islice
+from typing import TypeVar
 
 PROBE_AFTER_WINDOWS = 50
 
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+Report = Callable[[bool, float | None], None]
+
 
 class AdaptiveLimit:
-    def __init__(self, ceiling: int, start: int = 2) -> None:
+    def __init__(self, ceiling: int, start: int = 4) -> None:
         self.ceiling = ceiling
         self.limit = max(1, min(start, ceiling))
-        self._slow_start = True
+        self._probe_windows = 0  # windows of successes between raises; 0 until the first 429
+        self._confirmed = self.limit  # the last level a full window of requests succeeded at
         self._successes = 0
         self._generation = 0
         self._in_flight = 0
+        self._paused_until = 0.0
         self._ready = threading.Condition()
 
     @contextmanager
-    def slot(self) -> Iterator[Callable[[bool], None]]:
-        """Waits for room; the caller reports whether the answer was a 429."""
+    def slot(self) -> Iterator[Report]:
+        """Waits for room; the caller reports whether the answer was a 429 and its Retry-After
+        in seconds."""
         with self._ready:
-            self._ready.wait_for(lambda: self._in_flight < self.limit)
+            while (pause := self._paused_until - time.monotonic()) > 0 or (
+                self._in_flight >= self.limit
+            ):
+                self._ready.wait(pause if pause > 0 else None)
             self._in_flight += 1
             generation = self._generation
 
-        def report(throttled: bool) -> None:
+        def report(throttled: bool, retry_after: float | None) -> None:
             with self._ready:
-                self._record(throttled, generation)
+                if throttled:
+                    self._throttled(generation, retry_after)
+                else:
+                    self._succeeded()
 
         try:
             yield report
@@ -45,17 +67,47 @@ class AdaptiveLimit:
                 self._in_flight -= 1
                 self._ready.notify_all()
 
-    def _record(self, throttled: bool, generation: int) -> None:
-        if throttled:
-            self._successes = 0
-            if generation == self._generation:
-                self.limit = max(1, self.limit // 2 if self._slow_start else self.limit - 1)
-                self._slow_start = False
-                self._generation += 1
+    def _throttled(self, generation: int, retry_after: float | None) -> None:
+        self._successes = 0
+        if retry_after:
+            self._paused_until = max(self._paused_until, time.monotonic() + retry_after)
+        if generation != self._generation:
             return
+        if self._probe_windows:
+            self._probe_windows *= 2
+        else:
+            self._probe_windows = PROBE_AFTER_WINDOWS
+        self.limit = max(1, min(self.limit - 1, self._confirmed))
+        self._confirmed = min(self._confirmed, self.limit)
+        self._generation += 1
+
+    def _succeeded(self) -> None:
         self._successes += 1
-        window = self.limit if self._slow_start else self.limit * PROBE_AFTER_WINDOWS
-        if self._successes >= window and self.limit < self.ceiling:
-            self.limit = min(self.ceiling, self.limit * 2 if self._slow_start else self.limit + 1)
+        if self._successes >= self.limit * max(1, self._probe_windows) and (
+            self.limit < self.ceiling
+        ):
+            grown = self.limit + 1 if self._probe_windows else self.limit + max(2, self.limit // 2)
+            self._confirmed, self.limit = self.limit, min(self.ceiling, grown)
             self._successes = 0
             self._ready.notify_all()
+
+
+def map_as_completed(
+    work: Callable[[Item], Result], items: Iterable[Item], workers: int, name: str
+) -> Iterator[Result]:
+    """`work(item)` for every item, `workers` at a time, results in the order they finish. At most
+    2 x `workers` are started and not yet taken, so memory stays flat however many items there
+    are; an exception is raised where its result would have been taken."""
+    pending: set[Future[Result]] = set()
+    queued = iter(items)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
+        try:
+            pending.update(pool.submit(work, item) for item in islice(queued, 2 * workers))
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+                    pending.update(pool.submit(work, item) for item in islice(queued, 1))
+        finally:
+            for future in pending:
+                future.cancel()

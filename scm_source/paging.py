@@ -10,11 +10,10 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any
 
+from scm_source.concurrency import map_as_completed
 from scm_source.errors import ScmResponseError
 
 logger = logging.getLogger(__name__)
@@ -169,7 +168,7 @@ def walk_pages(
         if concurrency > 1 and report.offset_mode != "auto" and not planned:
             planned = _offsets_for_total(page, limit, step())
             furthest, furthest_fresh = page, fresh
-            for fetched in _fetch_concurrently(fetch, planned, concurrency):
+            for fetched in map_as_completed(fetch, planned, concurrency, "scm-page"):
                 fresh = take(fetched)
                 if fresh:
                     yield fresh
@@ -195,23 +194,3 @@ def _offsets_for_total(page: Page, limit: int, step: int) -> list[int]:
     if step == 1:  # pages
         return list(range(page.offset + 1, math.ceil(page.total / limit)))
     return list(range(page.offset + limit, page.total, limit))
-
-
-def _fetch_concurrently(fetch: FetchPage, offsets: list[int], workers: int) -> Iterator[Page]:
-    """Pages as they arrive, never more than 2 x `workers` waiting to be taken: memory stays
-    flat however many pages there are."""
-    pending: set[Future[Page]] = set()
-    queued = iter(offsets)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scm-page") as pool:
-        try:
-            for offset in islice(queued, 2 * workers):
-                pending.add(pool.submit(fetch, offset))
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield future.result()
-                    for offset in islice(queued, 1):
-                        pending.add(pool.submit(fetch, offset))
-        finally:
-            for future in pending:
-                future.cancel()

@@ -1,5 +1,5 @@
 """Nothing lost, nothing doubled, nothing half-loaded: a flaky gateway, answers that break the
-docs, a run killed mid-extract, a total that moves, and TLS."""
+docs, a run killed mid-extract, a total that moves, TLS, and a proxy."""
 
 from __future__ import annotations
 
@@ -206,3 +206,24 @@ def test_tls_is_verified_and_an_unknown_certificate_fails_at_once(
     errors = [row for row in refused.stderr.splitlines() if row.startswith("scm-export:")]
     assert len(errors) == 1 and "CERTIFICATE_VERIFY_FAILED" in errors[0]
     assert trusted.returncode == 0, trusted.stderr
+
+
+def test_the_environments_proxy_carries_every_request_and_no_proxy_is_honoured(
+    dataset: Dataset, tmp_path: Path, duckdb_destination: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The endpoint's host does not resolve: the rows can only have come through the proxy
+    (the simulator reads the absolute URL a proxy is sent). Excluded by NO_PROXY, it fails."""
+    endpoint = "http://scm.proxied.invalid"
+    with Simulator(dataset) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "")
+        pipeline = run_load(proxy, tmp_path, duckdb_destination, endpoint=endpoint)
+        through_proxy = len(proxy.requests)
+        monkeypatch.setenv("NO_PROXY", "proxied.invalid")
+        result = scm_export("run", "--endpoint", endpoint, cwd=tmp_path,
+                            env={TOKEN_ENV: proxy.token, "SOURCES__SCM_SOURCE__MAX_ATTEMPTS": "1"})  # fmt: skip
+        assert len(proxy.requests) == through_proxy
+    owned = sorted(r.api["id"] for r in dataset.certificates if r.owned_by_self)
+    assert sorted(r["id"] for r in query(pipeline, "SELECT id FROM scm.certificates")) == owned
+    assert through_proxy >= 2
+    assert result.returncode == 1 and "scm.proxied.invalid" in result.stderr
