@@ -3,8 +3,9 @@ account and fills three tables from the same pages: the snapshot (`certificates`
 its history (`certificates_history`, `csr_history`) and the sync log.
 
 Everything is validated when `scm_source(...)` is called, so a bad value fails before the pipeline
-sends a single request. An account that fails is logged and skipped: its rows reach dlt only once
-its whole list is in, so the others load and its tables stay exactly as they were.
+sends a single request. Rows stream to dlt page batch by page batch. An account that fails is
+logged, and the merge leaves it out (tables.py), so the others load and its tables stay exactly
+as they were.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def scm_source(
     request_timeout_seconds: float = 60.0,
     strict: bool = False,
     ca_bundle: Optional[str] = None,
-    max_concurrency: int = 16,
+    max_concurrency: int = 32,
     accounts: Optional[list[Any]] = None,
 ) -> Sequence[DltResource]:
     """Huawei Cloud SCM certificates and CSRs. `csr_name` is the CSR list's `name` filter;
@@ -161,15 +162,12 @@ def scm_source(
             entry = SyncEntry(account.alias, kind.table, filtered, account.domain_id)
             entries.append(entry)
             try:
-                # The whole list first (at most 10,000 rows per account): a failure half-way
-                # must leave the account's tables as they were.
-                batches = list(walk(kind, query, to_row, account, client, entry))
+                for batch in walk(kind, query, to_row, account, client, entry):
+                    yield _as(batch, snapshot_hints(kind, filtered, loaded))
+                    yield _as(batch, history_hints(kind, filtered, loaded))
             except ScmError as error:
                 logger.error("account %s: %s not loaded: %s", account.alias, kind.table, error)
                 continue
-            for batch in batches:
-                yield _as(batch, snapshot_hints(kind, filtered, loaded))
-                yield _as(batch, history_hints(kind, filtered, loaded))
             loaded.append(account.alias)
         # Empty tables that carry the final scopes: they also make the merge run when no
         # account has rows left, so that deleted objects go.
@@ -189,9 +187,12 @@ def scm_source(
             lambda item: certificate_row(item, zone),
         ),
         name=CERTIFICATE_KIND.table,
+        parallelized=True,
     )
     csrs = dlt.resource(
-        tables(CSR_KIND, csr_filters.query(), csr_filters.narrows, csr_row), name=CSR_KIND.table
+        tables(CSR_KIND, csr_filters.query(), csr_filters.narrows, csr_row),
+        name=CSR_KIND.table,
+        parallelized=True,
     )
     return certificates, csrs
 

@@ -1,6 +1,8 @@
 """How each table is written: the snapshot, its history (SCD2) and the sync log.
 
-What a run may delete or close is scoped to what it saw (dlt's `destination_scope`):
+Rows stream to dlt as their pages arrive, so an account that fails half-way has rows in the
+staging tables. The merge takes only the accounts that loaded in full (dlt's `source_filter`)
+and deletes or closes only what they saw (its `destination_scope`):
 - a full run of an account replaces that account's snapshot rows and closes the versions of its
   objects that are gone; accounts that failed or were not read are untouched;
 - a filtered run (status, name...) sees part of an inventory, so it only touches the objects it
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import dlt
 from dlt.common.schema.typing import TTableSchemaColumns
@@ -89,17 +92,24 @@ def accounts_scope(aliases: Sequence[str]) -> str:
 def run_scope(filtered: bool, loaded: Sequence[str]) -> str:
     """What a run may delete or close. Always set: dlt keeps a table's stored scope when a
     later run's hints leave it out, so a filtered run must name its own."""
-    return SEEN_OBJECTS if filtered else accounts_scope(loaded)
+    scope = accounts_scope(loaded)
+    return f"{scope} AND {SEEN_OBJECTS}" if filtered and loaded else scope
+
+
+def _merge(strategy: str, filtered: bool, loaded: Sequence[str]) -> dict[str, Any]:
+    return {
+        "disposition": "merge",
+        "strategy": strategy,
+        "source_filter": accounts_scope(loaded),
+        "destination_scope": run_scope(filtered, loaded),
+    }
 
 
 def snapshot_hints(kind: ObjectKind, filtered: bool, loaded: Sequence[str]) -> TResourceHints:
     return dlt.mark.make_hints(
         table_name=kind.table,
-        write_disposition={
-            "disposition": "merge",
-            "strategy": "delete-insert",
-            "destination_scope": run_scope(filtered, loaded),
-        },
+        # Paging keeps each id once per account: no window over the staging rows to dedup.
+        write_disposition={**_merge("delete-insert", filtered, loaded), "deduplicated": True},  # type: ignore[typeddict-item]
         primary_key=KEY,
         columns=kind.columns,
     )
@@ -109,12 +119,10 @@ def history_hints(kind: ObjectKind, filtered: bool, loaded: Sequence[str]) -> TR
     return dlt.mark.make_hints(
         table_name=kind.history,
         write_disposition={
-            "disposition": "merge",
-            "strategy": "scd2",
-            "destination_scope": run_scope(filtered, loaded),
+            **_merge("scd2", filtered, loaded),
             "row_version_column_name": VERSION,
             "validity_column_names": VALIDITY,
-        },
+        },  # type: ignore[typeddict-item]
         columns=kind.columns,
     )
 

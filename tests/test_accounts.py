@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.runner import last_sync, load, make_pipeline
 from scm_source import ScmAccountsFailed, ScmConfigError, scm_source
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
 from tests.conftest import Warehouse, load_source, query, scm_export
@@ -41,11 +42,15 @@ def accounts(simulators: dict[str, Simulator], tokens: dict[str, str]) -> list[d
     ]  # fmt: skip
 
 
-def rows_of(pipeline: Any, account: str) -> dict[str, list[tuple[Any, ...]]]:
+def rows_of(
+    pipeline: Any,
+    account: str,
+    tables: tuple[str, ...] = ("certificates", "csr_list", "certificates_history", "csr_history"),
+) -> dict[str, list[tuple[Any, ...]]]:
     return {
         table: sorted(tuple(row.values()) for row in query(
             pipeline, f"SELECT * FROM {pipeline.dataset_name}.{table} WHERE account = '{account}'"))
-        for table in ("certificates", "csr_list", "certificates_history", "csr_history")
+        for table in tables
     }  # fmt: skip
 
 
@@ -153,3 +158,90 @@ def test_account_settings_are_refused_before_any_request(
     with pytest.raises(ScmConfigError) as caught:
         scm_source(**settings)
     assert message in str(caught.value)
+
+
+def test_accounts_behind_one_endpoint_get_their_own_rows_and_a_forbidden_one_fails_alone(
+    tmp_path: Path, duckdb_destination: Any
+) -> None:
+    """Several accounts on one endpoint, as in a Huawei region: each gets exactly its own rows,
+    the sync log keeps the configured order, and the forbidden one (403) fails without touching
+    the others."""
+    datasets = {
+        f"account_{n}": Dataset.generate(certificates=20 + 7 * n, csrs=3 + n, seed=60 + n)
+        for n in range(5)
+    }
+    tokens = {alias: f"{alias}-token-0123456789abcdef0123456789" for alias in datasets}
+    forbidden = "account_2"
+    options = SimulatorOptions(forbidden_tokens=frozenset({tokens[forbidden]}))
+    serving = {tokens[alias]: data for alias, data in datasets.items() if alias != forbidden}
+    with Simulator(
+        Dataset.generate(certificates=1, csrs=1, seed=1), options, accounts=serving
+    ) as sim:
+        configured = [
+            {"alias": alias, "endpoint": sim.url, "credentials": {"auth_token": tokens[alias]}}
+            for alias in datasets
+        ]
+        source = scm_source(accounts=configured, page_size=10)
+        pipeline = make_pipeline("scm_test", duckdb_destination, "scm", pipelines_dir=str(tmp_path))
+        with pytest.raises(ScmAccountsFailed) as caught:
+            load(pipeline, source)
+
+    assert [(f["account"], f["http_status"]) for f in caught.value.failures] == [
+        (forbidden, 403), (forbidden, 403)
+    ]  # fmt: skip
+    for alias, data in datasets.items():
+        expected = [] if alias == forbidden else sorted(
+            (r.api["id"], r.api["domain_id"]) for r in data.certificates if r.owned_by_self)  # fmt: skip
+        loaded = query(pipeline, f"SELECT id, domain_id FROM scm.certificates WHERE account = '{alias}'")  # fmt: skip
+        assert sorted((r["id"], r["domain_id"]) for r in loaded) == expected
+        csrs = query(pipeline, f"SELECT id FROM scm.csr_list WHERE account = '{alias}'")
+        assert sorted(r["id"] for r in csrs) == ([] if alias == forbidden else sorted(c["id"] for c in data.csrs))  # fmt: skip
+    expected_log = [
+        (alias, resource, "failed" if alias == forbidden else "loaded")
+        for resource in ("certificates", "csr_list") for alias in datasets
+    ]  # fmt: skip
+    assert [
+        (e["account"], e["resource"], e["outcome"]) for e in last_sync(pipeline, source)
+    ] == expected_log
+    log = query(pipeline, "SELECT account, resource, outcome FROM scm.sync_log")
+    assert sorted(tuple(r.values()) for r in log) == sorted(expected_log)
+
+
+def test_an_account_failing_half_way_through_its_list_leaves_its_tables_as_they_were(
+    simulators: dict[str, Simulator], tmp_path: Path, warehouse: Warehouse,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Rows stream to dlt as pages arrive, so the failing account's first rows are in staging;
+    the merge must leave them out and touch nothing of that account."""
+    monkeypatch.setattr("scm_source.source.BATCH_ROWS", 10)
+
+    def run() -> Any:
+        source = scm_source(accounts=accounts(simulators, TOKENS), page_size=10, max_attempts=1)
+        return load_source(source.with_resources("certificates"), tmp_path,
+                           warehouse.destination, warehouse.dataset_name)  # fmt: skip
+
+    pipeline = run()
+    certificate_tables = ("certificates", "certificates_history")
+    beta_before = rows_of(pipeline, "beta", certificate_tables)
+    assert len(beta_before["certificates"]) > 11
+    alpha, beta = simulators["alpha"].dataset, simulators["beta"].dataset
+    alpha.delete_certificates({alpha.certificates[0].api["id"]})
+    for record in beta.certificates:
+        beta.set_status(record.api["id"], "REVOKED")
+    beta_server = simulators["beta"]
+    beta_server.options.outage_from_request = len(beta_server.requests) + 3  # after 2 pages
+    with pytest.raises(ScmAccountsFailed) as caught:
+        run()
+
+    assert [(f["account"], f["http_status"], f["rows"]) for f in caught.value.failures] == [
+        ("beta", 503, 11)  # the first page and the offset probe's one new row
+    ]
+    staged = query(pipeline, f"SELECT count(*) AS n FROM {warehouse.dataset_name}_staging"
+                   ".certificates WHERE account = 'beta'")  # fmt: skip
+    assert staged == [{"n": 10}]  # the first batch reached dlt before the outage
+    assert rows_of(pipeline, "beta", certificate_tables) == beta_before
+    alpha_ids = query(pipeline, f"SELECT id FROM {warehouse.dataset_name}.certificates"
+                      " WHERE account = 'alpha'")  # fmt: skip
+    assert sorted(r["id"] for r in alpha_ids) == sorted(
+        r.api["id"] for r in alpha.certificates if r.owned_by_self
+    )

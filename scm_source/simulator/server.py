@@ -12,6 +12,7 @@ import ssl
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -62,6 +63,7 @@ class SimulatorOptions:
     access_keys: tuple[AccessKey, ...] = ()
     token_lifetime_seconds: float = 86_400.0
     revoke_tokens_at_request: int | None = None  # the Nth SCM request finds its token revoked
+    outage_from_request: int | None = None  # the Nth SCM request and all after it get a 503
     # Each page after the first starts with this many rows of the page before, as when objects
     # are added at the head of the listing while a client pages through it.
     repeat_rows: int = 0
@@ -71,7 +73,12 @@ class SimulatorOptions:
 
 
 class Simulator:
-    """Serves one `Dataset` on 127.0.0.1; use as a context manager or start()/stop()."""
+    """Serves a `Dataset` on 127.0.0.1; use as a context manager or start()/stop().
+
+    `accounts` puts more accounts behind the same endpoint, as a Huawei region serves every
+    account: each is reached with its own static token. Everything else (the options' tokens,
+    IAM tokens, access keys) reaches `dataset`. Throttling (`max_in_flight`) counts the requests
+    of all of them."""
 
     def __init__(
         self,
@@ -79,15 +86,17 @@ class Simulator:
         options: SimulatorOptions | None = None,
         port: int = 0,
         host: str = "127.0.0.1",
+        accounts: Mapping[str, Dataset] | None = None,
     ) -> None:
         self.dataset = dataset
+        self.accounts = dict(accounts or {})
         self.options = options or SimulatorOptions()
         self.requests: list[LoggedRequest] = []
         self._lock = threading.Lock()
         self._in_flight = 0
         self._random = random.Random(self.options.faults.seed)
         self.gateway = Gateway(
-            self.options.tokens | self.options.forbidden_tokens,
+            self.options.tokens | self.options.forbidden_tokens | frozenset(self.accounts),
             self.options.users,
             self.options.access_keys,
             self.options.token_lifetime_seconds,
@@ -182,8 +191,13 @@ class Simulator:
         with self._lock:
             self._scm_requests += 1
             revoke = self._scm_requests == self.options.revoke_tokens_at_request
+            outage = self._scm_requests >= (
+                self.options.outage_from_request or self._scm_requests + 1
+            )
         if revoke:
             self.gateway.revoke_issued_tokens()
+        if outage:
+            return _error(503, "APIG.0201", "Backend unavailable")
         denied = self.gateway.check(method, path, raw_query, headers)
         if denied is not None:
             return denied
@@ -202,7 +216,8 @@ class Simulator:
         query = dict(parse_qsl(raw_query, keep_blank_values=True))
         certificates = path == CERTIFICATES_PATH
         try:
-            rows = self.dataset.listing("certificates" if certificates else "csrs", query)
+            dataset = self.accounts.get(headers.get("x-auth-token", ""), self.dataset)
+            rows = dataset.listing("certificates" if certificates else "csrs", query)
             max_offset = None if certificates else self.options.csr_max_offset
             window = page_window(query, self.options.offset_mode, max_offset)
         except BadParameter as bad:
