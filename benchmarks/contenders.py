@@ -1,15 +1,16 @@
 """The three ways of loading the simulator into DuckDB that the benchmark compares, each run in a
-process of its own: `python -m benchmarks.contenders NAME URL TOKEN FOLDER`."""
+process of its own: `python -m benchmarks.contenders NAME URL TOKEN[,TOKEN...] FOLDER`, one
+token per account behind the endpoint."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import dlt
 import duckdb
 import requests
 
@@ -18,26 +19,46 @@ ENDPOINTS = {
     "csr_list": ("/v3/scm/csr", "csr_list", "total"),
 }
 
+# dlt is imported by the contenders that use it: the floor's time and memory must not hold it.
 
-def ours(url: str, token: str, folder: Path) -> int:
-    from pipelines.runner import load, make_pipeline
-    from scm_source import scm_source
 
-    pipeline = make_pipeline(
-        "bench_ours",
-        dlt.destinations.duckdb(str(folder / "ours.duckdb")),
-        "scm",
-        pipelines_dir=str(folder / "p"),
-    )
-    load(pipeline, scm_source(credentials={"auth_token": token}, endpoint=url, owned_by_self=False))
-    extract = next(step for step in pipeline.last_trace.steps if step.step == "extract")
+def ours(url: str, tokens: list[str], folder: Path) -> int:
+    """`scm-export run`, as a user runs it, configured through the environment."""
+    import os
+
+    import dlt
+
+    from pipelines.cli import main
+    from pipelines.runner import PIPELINE_NAME
+
+    settings = {
+        "DLT_DATA_DIR": str(folder / "dlt"),
+        "DESTINATION__DUCKDB__CREDENTIALS": str(folder / "ours.duckdb"),
+        "SOURCES__SCM_SOURCE__OWNED_BY_SELF": "false",
+    }
+    if len(tokens) == 1:
+        settings |= {"SOURCES__SCM_SOURCE__ENDPOINT": url,
+                     "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": tokens[0]}  # fmt: skip
+    else:
+        aliases = [f"account_{n}" for n in range(len(tokens))]
+        settings["SOURCES__SCM_SOURCE__ACCOUNTS"] = json.dumps(aliases)
+        for alias, token in zip(aliases, tokens, strict=True):
+            settings[f"SOURCES__SCM_SOURCE__{alias.upper()}__ENDPOINT"] = url
+            settings[f"SOURCES__SCM_SOURCE__{alias.upper()}__CREDENTIALS__AUTH_TOKEN"] = token
+    os.environ.update(settings)
+    with contextlib.redirect_stdout(sys.stderr):
+        if main(["run"]) != 0:
+            raise SystemExit("scm-export run failed")
+    trace = dlt.attach(PIPELINE_NAME).last_trace
+    extract = next(step for step in trace.steps if step.step == "extract")
     print(f"extract_seconds={(extract.finished_at - extract.started_at).total_seconds():.2f}",
           file=sys.stderr)  # fmt: skip
-    return sum(pipeline.last_trace.last_normalize_info.row_counts.get(t, 0) for t in ENDPOINTS)
+    return sum(trace.last_normalize_info.row_counts.get(t, 0) for t in ENDPOINTS)
 
 
-def rest_api(url: str, token: str, folder: Path) -> int:
-    """dlt's generic REST source, declared for the same two endpoints."""
+def rest_api(url: str, tokens: list[str], folder: Path) -> int:
+    """dlt's generic REST source, declared for the same two endpoints (one account)."""
+    import dlt
     from dlt.sources.rest_api import rest_api_source
 
     def resource(name: str) -> dict[str, Any]:
@@ -53,6 +74,7 @@ def rest_api(url: str, token: str, folder: Path) -> int:
             },
         }
 
+    (token,) = tokens
     source = rest_api_source(
         {
             "client": {"base_url": url, "headers": {"X-Auth-Token": token}},
@@ -69,47 +91,37 @@ def rest_api(url: str, token: str, folder: Path) -> int:
     return sum(pipeline.last_trace.last_normalize_info.row_counts.get(t, 0) for t in ENDPOINTS)
 
 
-def floor(url: str, token: str, folder: Path) -> int:
-    """Plain requests with 8 threads, one DuckDB read_json per table: the hand-written floor."""
+def floor(url: str, tokens: list[str], folder: Path) -> int:
+    """Plain requests with 8 threads, one DuckDB read_json per table: the hand-written floor.
+    Accounts and lists one after the other, each list's pages after the first 8 at a time."""
     session = requests.Session()
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=8))
 
-    def get(path: str, offset: int) -> dict[str, Any]:
+    def get(token: str, path: str, offset: int) -> dict[str, Any]:
         params = {"limit": 50, "offset": offset, "owned_by_self": "false"}
         return session.get(
             url + path, params=params, headers={"X-Auth-Token": token}, timeout=60
         ).json()
 
-    loaded = 0
     with duckdb.connect(str(folder / "floor.duckdb")) as connection, ThreadPoolExecutor(8) as pool:
         for table, (path, data, total_key) in ENDPOINTS.items():
-            first = get(path, 0)
-            pages = [
-                first,
-                *pool.map(
-                    lambda offset: get(path, offset),  # noqa: B023
-                    range(50, first[total_key], 50),
-                ),
-            ]
             rows = folder / f"{table}.jsonl"
             with rows.open("w") as out:
-                for page in pages:
-                    out.writelines(json.dumps(row) + "\n" for row in page[data])
+                for token in tokens:
+                    first = get(token, path, 0)
+                    offsets = range(50, first[total_key], 50)
+                    for page in [first, *pool.map(lambda o: get(token, path, o), offsets)]:  # noqa: B023
+                        out.writelines(json.dumps(row) + "\n" for row in page[data])
             connection.execute(
                 f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json('{rows}')"
             )
-            loaded += connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
-    return loaded
+        return sum(
+            connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+            for table in ENDPOINTS
+        )
 
 
 if __name__ == "__main__":
-    name, url, token, folder = sys.argv[1:5]
-    print(
-        json.dumps(
-            {
-                "rows": {"ours": ours, "rest_api": rest_api, "floor": floor}[name](
-                    url, token, Path(folder)
-                )
-            }
-        )
-    )
+    name, url, tokens, folder = sys.argv[1:5]
+    contender = {"ours": ours, "rest_api": rest_api, "floor": floor}[name]
+    print(json.dumps({"rows": contender(url, tokens.split(","), Path(folder))}))
