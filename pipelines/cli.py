@@ -6,7 +6,6 @@ Exit codes: 0 success, 1 the API or the destination failed, 2 a setting or argum
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import shutil
 import sys
@@ -56,10 +55,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # noqa: BLE001 - the one place a failure becomes a line
         return _report_failure(exc)
-    finally:
-        # The process ends here: left alone, its last garbage collection walks every object dlt
-        # made, a fifth of a second spent after the work is done.
-        gc.freeze()
 
 
 def _report_failure(exc: BaseException) -> int:
