@@ -21,6 +21,7 @@ def test_demo_loads_the_simulator_into_a_duckdb_file(tmp_path: Path) -> None:
         "demo", "--certificates", "120", "--csrs", "45", "--seed", "3", cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
+    assert "leaked" not in result.stderr and "Traceback" not in result.stderr
     database = tmp_path / "scm_demo.duckdb"
     assert f"DuckDB file: {database}" in result.stdout
     with duckdb.connect(str(database), read_only=True) as connection:
