@@ -191,9 +191,8 @@ class Simulator:
         with self._lock:
             self._scm_requests += 1
             revoke = self._scm_requests == self.options.revoke_tokens_at_request
-            outage = self._scm_requests >= (
-                self.options.outage_from_request or self._scm_requests + 1
-            )
+            outage_from = self.options.outage_from_request
+            outage = outage_from is not None and self._scm_requests >= outage_from
         if revoke:
             self.gateway.revoke_issued_tokens()
         if outage:
