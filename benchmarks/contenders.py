@@ -32,9 +32,8 @@ def ours(url: str, tokens: list[str], folder: Path) -> int:
     import os
 
     import dlt
-
-    from pipelines.cli import main
-    from pipelines.runner import PIPELINE_NAME
+    from scm_export.cli import main
+    from scm_export.runner import PIPELINE_NAME
 
     settings = {
         "DLT_DATA_DIR": str(folder / "dlt"),

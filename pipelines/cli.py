@@ -7,54 +7,66 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import dlt
 from dlt.common.configuration.exceptions import ConfigurationException
-from dlt.common.destination import Destination
 from rich.console import Console
 
-from pipelines.report import collect, print_text, write_html
-from pipelines.runner import (
-    DATASET_NAME,
-    PIPELINE_NAME,
-    last_sync,
-    load,
-    make_pipeline,
-)
-from scm_source import ScmAccountsFailed, ScmConfigError, ScmError, scm_source
+from scm_source import ScmAccountsFailed, ScmConfigError, ScmError, load, scm_source
+from scm_source.runs import last_sync
 from scm_source.simulator import DEFAULT_TOKEN, Dataset, Simulator, SimulatorOptions
 from scm_source.sync import LOADED
 from scm_source.views import DEFAULT_EXPIRING_WITHIN_DAYS, install_views, validate_days
 
+from .report import collect, print_text, write_html
+from .runner import (
+    DATASET_NAME,
+    DESTINATIONS,
+    PIPELINE_NAME,
+    destination,
+    duckdb_file,
+    make_pipeline,
+)
+
 RESOURCES = ("certificates", "csr_list")
-EXIT_FAILED, EXIT_USAGE = 1, 2
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+DEMO_PIPELINE = "scm_demo"
+_PIPELINE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
+_DATASET_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if not args.verbose:  # our own INFO lines, not every library's
-        logging.getLogger().setLevel(logging.WARNING)
-        logging.getLogger("scm_source").setLevel(logging.INFO)
+    signal.signal(signal.SIGINT, _interrupted)
     try:
         command: Callable[[argparse.Namespace], int] = args.command
         return command(args)
-    except KeyboardInterrupt:
-        print("scm-export: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001 - the one place a failure becomes a line
+    except BaseException as exc:
+        if isinstance(exc, SystemExit):
+            raise
         return _report_failure(exc)
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    """Ctrl-C: dlt's threads are told to stop, and its logger, which would warn about them while
+    they wind down, says nothing more. Nothing half-loaded: merges are transactions."""
+    logging.getLogger("dlt").addFilter(lambda record: False)
+    raise KeyboardInterrupt
 
 
 def _report_failure(exc: BaseException) -> int:
@@ -64,12 +76,15 @@ def _report_failure(exc: BaseException) -> int:
     while cause is not None and cause not in chain:
         chain.append(cause)
         cause = cause.__cause__ or cause.__context__
+    logging.getLogger(__name__).debug("failure", exc_info=exc)
+    if any(isinstance(error, KeyboardInterrupt) for error in chain):
+        print("scm-export: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     ours = next((error for error in chain if isinstance(error, ScmError)), None)
     config = next((error for error in chain if isinstance(error, ConfigurationException)), None)
     shown = ours or config or chain[-1]
     line = (str(shown).strip().splitlines() or [type(shown).__name__])[0]
     print(f"scm-export: error: {line}", file=sys.stderr)
-    logging.getLogger(__name__).debug("failure", exc_info=exc)
     usage = isinstance(ours, ScmConfigError) or (ours is None and config is not None)
     return EXIT_USAGE if usage else EXIT_FAILED
 
@@ -79,7 +94,7 @@ def _report_failure(exc: BaseException) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     validate_days(args.expiring_within_days)
-    destination = _destination(args.destination)
+    target = _target(args)
     if args.endpoint and dlt.config.get("sources.scm_source.accounts"):
         raise ScmConfigError(
             "--endpoint sets the endpoint of a single account, but accounts are configured:"
@@ -87,8 +102,8 @@ def run_command(args: argparse.Namespace) -> int:
         )
     overrides = {"endpoint": args.endpoint} if args.endpoint else {}
     source = scm_source(**overrides).with_resources(*_resources(args.resources))
-    pipeline = make_pipeline(args.pipeline_name, destination, args.dataset_name)
-    return _load_and_summarise(pipeline, source, args.expiring_within_days)
+    pipeline = make_pipeline(args.pipeline_name, target.destination, args.dataset_name)
+    return _load_and_summarise(pipeline, source, args.expiring_within_days, target.where)
 
 
 def views_command(args: argparse.Namespace) -> int:
@@ -119,25 +134,33 @@ def demo_command(args: argparse.Namespace) -> int:
         certificates=args.certificates, csrs=args.csrs, seed=args.seed, now=midnight
     )
     options = SimulatorOptions(latency_seconds=args.latency_ms / 1000)
-    duckdb_file = Path(args.duckdb_file).resolve()
+    path = duckdb_file(DEMO_PIPELINE, args.duckdb_file)
+    listed = sum(record.owned_by_self for record in dataset.certificates)
     with Simulator(dataset, options) as simulator:
         print(
-            f"Simulator serving {len(dataset.certificates)} certificates and"
-            f" {len(dataset.csrs)} CSRs at {simulator.url}"
+            f"Simulator serving {len(dataset.certificates)} certificates ({listed} owned by the"
+            f" account, which the API lists by default: owned_by_self) and {len(dataset.csrs)}"
+            f" CSRs at {simulator.url}"
         )
         source = scm_source(credentials={"auth_token": simulator.token}, endpoint=simulator.url)
         pipeline = make_pipeline(
-            "scm_demo", dlt.destinations.duckdb(str(duckdb_file)), DATASET_NAME
+            DEMO_PIPELINE, destination("duckdb", DEMO_PIPELINE, path), DATASET_NAME
         )
-        code = _load_and_summarise(pipeline, source, DEFAULT_EXPIRING_WITHIN_DAYS)
+        code = _load_and_summarise(
+            pipeline, source, DEFAULT_EXPIRING_WITHIN_DAYS, f"DuckDB file {path}"
+        )
     with pipeline.sql_client() as client:
         statuses = client.execute_sql(
             f"SELECT status, count(*) FROM {DATASET_NAME}.certificates GROUP BY 1 ORDER BY 2 DESC"
         )
     print("Certificates by status: " + ", ".join(f"{status} {count}" for status, count in statuses))
     print_text(collect(pipeline, DEFAULT_EXPIRING_WITHIN_DAYS), Console(width=120), limit=5)
-    print(f"DuckDB file: {duckdb_file}")
-    print("Full report: scm-export report --pipeline-name scm_demo [--html report.html]")
+    print(f"DuckDB file: {path}")
+    file_option = "" if path == duckdb_file(DEMO_PIPELINE, None) else f" --duckdb-file {path}"
+    print(
+        f"Full report: scm-export report --pipeline-name {DEMO_PIPELINE}{file_option}"
+        " [--html report.html]"
+    )
     return code
 
 
@@ -170,9 +193,39 @@ def simulate_command(args: argparse.Namespace) -> int:
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _load_and_summarise(pipeline: dlt.Pipeline, source: Any, expiring_within_days: int) -> int:
-    """Loads, prints what each account's lists gave, and fails naming any account that did not
-    load (after the others did)."""
+@dataclass(frozen=True)
+class _Target:
+    destination: Any
+    where: str  # said in every summary: the DuckDB file, or the destination's name
+    duckdb_path: Path | None
+
+
+def _target(args: argparse.Namespace) -> _Target:
+    """The destination the arguments name, after checking the names dlt would use as folders
+    and SQL identifiers."""
+    if not _PIPELINE_NAME.fullmatch(args.pipeline_name):
+        raise ScmConfigError(
+            f"--pipeline-name {args.pipeline_name!r}: use letters, digits, _ and - (it names a"
+            " folder and the DuckDB file)"
+        )
+    if not _DATASET_NAME.fullmatch(args.dataset_name):
+        raise ScmConfigError(
+            f"--dataset-name {args.dataset_name!r}: use lower-case letters, digits and _,"
+            " starting with a letter (it names a schema as is)"
+        )
+    if args.destination != "duckdb":
+        if args.duckdb_file:
+            raise ScmConfigError("--duckdb-file applies only to --destination duckdb")
+        return _Target(destination(args.destination, args.pipeline_name), args.destination, None)
+    path = duckdb_file(args.pipeline_name, args.duckdb_file)
+    return _Target(destination("duckdb", args.pipeline_name, path), f"DuckDB file {path}", path)
+
+
+def _load_and_summarise(
+    pipeline: dlt.Pipeline, source: Any, expiring_within_days: int, where: str
+) -> int:
+    """Loads and prints what each account's lists gave, a failure first; then fails naming any
+    account that did not load (after the others did)."""
     started = time.perf_counter()
     failure: ScmAccountsFailed | None = None
     try:
@@ -180,20 +233,27 @@ def _load_and_summarise(pipeline: dlt.Pipeline, source: Any, expiring_within_day
     except ScmAccountsFailed as failed:
         failure = failed
     elapsed = time.perf_counter() - started
-    print(
-        f"Loaded into {pipeline.destination.destination_name} dataset {pipeline.dataset_name}"
-        f" in {elapsed:.1f} s:"
-    )
     entries = last_sync(pipeline, source)
+    if failure is not None:
+        print(
+            f"FAILED: {len(failure.failures)} of {len(entries)} lists did not load (the error"
+            f" follows on stderr); the others loaded into {where}, dataset"
+            f" {pipeline.dataset_name}, in {elapsed:.1f} s:"
+        )
+    else:
+        print(f"Loaded into {where}, dataset {pipeline.dataset_name}, in {elapsed:.1f} s:")
     for entry in entries:
-        where = f"  {entry['account']:<12}{entry['resource']:<14}"
+        line = f"  {entry['account']:<12}{entry['resource']:<14}"
         if entry["outcome"] != LOADED:
-            print(f"{where}  FAILED: {entry['error']}")
+            why = ", ".join(
+                str(part) for part in (entry["http_status"], entry["error_code"]) if part
+            )
+            print(f"{line}  FAILED{f' ({why})' if why else ''}")
             continue
         mode = entry["offset_mode"]
         offsets = f"offset counts {mode}s" if mode in ("record", "page") else "a single page"
         print(
-            f"{where}{entry['rows']:>8} rows  (API total {entry['api_total']},"
+            f"{line}{entry['rows']:>8} rows  (API total {entry['api_total']},"
             f" requests: {entry['pages']}, retries: {entry['retries']}, {offsets})"
         )
     if failure is not None:
@@ -202,26 +262,24 @@ def _load_and_summarise(pipeline: dlt.Pipeline, source: Any, expiring_within_day
 
 
 def _existing_pipeline(args: argparse.Namespace) -> dlt.Pipeline:
-    """The pipeline a load made, its schema restored from the destination when not local."""
-    pipeline = make_pipeline(args.pipeline_name, _destination(args.destination), args.dataset_name)
+    """The pipeline a load made, its schema restored from the destination when not local.
+    Never creates a DuckDB file: a mistyped name is reported, not answered with an empty file."""
+    target = _target(args)
+    if target.duckdb_path is not None and not target.duckdb_path.is_file():
+        raise ScmConfigError(
+            f"no DuckDB file at {target.duckdb_path}: run `scm-export run` first, or pass the"
+            " --pipeline-name or --duckdb-file it used"
+        )
+    pipeline = make_pipeline(args.pipeline_name, target.destination, args.dataset_name)
     if not pipeline.default_schema_name:
         pipeline.sync_destination()
     if not pipeline.default_schema_name:
         raise ScmConfigError(
-            f"no load found for pipeline {args.pipeline_name!r} in dataset {args.dataset_name!r}:"
-            " run `scm-export run` first (or pass the --pipeline-name/--dataset-name it used)"
+            f"no load found for pipeline {args.pipeline_name!r} in dataset {args.dataset_name!r}"
+            f" ({target.where}): run `scm-export run` first (or pass the"
+            " --pipeline-name/--dataset-name it used)"
         )
     return pipeline
-
-
-def _destination(name: str) -> Destination[Any, Any]:
-    try:
-        return Destination.from_reference(name)
-    except Exception:  # noqa: BLE001 - dlt raises several kinds for an unknown name
-        raise ScmConfigError(
-            f"unknown destination {name!r}: use duckdb, postgres or bigquery (pip install"
-            " 'dlt[bigquery]' for BigQuery)"
-        ) from None
 
 
 def _resources(value: str) -> list[str]:
@@ -268,7 +326,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="load from a local simulator into a DuckDB file")
     _add_dataset_arguments(demo, certificates=2000, csrs=500)
-    demo.add_argument("--duckdb-file", default="scm_demo.duckdb")
+    demo.add_argument("--duckdb-file", help="default: ./scm_demo.duckdb")
     demo.set_defaults(command=demo_command)
 
     simulate = commands.add_parser("simulate", help="serve a simulated SCM on loopback")
@@ -282,7 +340,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--destination", default="duckdb", help="duckdb (default), postgres, bigquery"
+        "--destination", default="duckdb", choices=DESTINATIONS, help="default: duckdb"
+    )
+    parser.add_argument(
+        "--duckdb-file",
+        help="default: DESTINATION__DUCKDB__CREDENTIALS, else ./<pipeline-name>.duckdb",
     )
     parser.add_argument("--dataset-name", default=DATASET_NAME)
     parser.add_argument("--pipeline-name", default=PIPELINE_NAME)

@@ -1,29 +1,86 @@
-"""Running a load: the pipeline, stale packages dropped, the views installed afterwards, and a
-failure for accounts that did not load. Used by `scm-export` and by scm_pipeline.py."""
+"""The command's side of a run: which pipeline and destination, where the DuckDB file goes, and
+how much the run says while it works. The run itself is `scm_source.load`."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dlt
-from dlt.common.pipeline import LoadInfo
+from dlt.common.configuration import configspec
+from dlt.common.configuration.exceptions import ConfigurationException
+from dlt.common.destination import Destination
+from dlt.common.typing import TSecretStrValue
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
-from scm_source import ScmAccountsFailed
-from scm_source.accounts import DEFAULT_ALIAS
-from scm_source.sync import FAILED
-from scm_source.views import (
-    DEFAULT_EXPIRING_WITHIN_DAYS,
-    has_certificates,
-    install_views,
-    validate_days,
-)
+from scm_source.errors import ScmConfigError
 
 logger = logging.getLogger(__name__)
 
 PIPELINE_NAME = "scm_export"
 DATASET_NAME = "scm"
+DESTINATIONS = ("duckdb", "postgres", "bigquery")
+# DuckDB takes 80% of the machine's memory unless told; bounded, its merges spill to a temporary
+# folder beyond this. 1 GB loads a million rows (50 accounts at the API's cap) on 2 cores.
+DUCKDB_MEMORY_LIMIT = "1GB"
+DUCKDB_FILE_SETTING = "destination.duckdb.credentials"
+POSTGRES_CREDENTIALS_SETTING = "destination.postgres.credentials"
+
+
+def duckdb_file(pipeline_name: str, given: str | None = None) -> Path:
+    """Where a DuckDB run writes: `--duckdb-file`, else DESTINATION__DUCKDB__CREDENTIALS (or
+    secrets.toml), else `<pipeline name>.duckdb` in the folder the command runs in. Always
+    decided here: dlt would otherwise pin the file to the folder of the pipeline's first run."""
+    if given is None:
+        try:
+            configured = dlt.secrets.get(DUCKDB_FILE_SETTING)
+        except ConfigurationException:
+            configured = None
+        given = configured if isinstance(configured, str) and configured else None
+    return Path(given or f"{pipeline_name}.duckdb").expanduser().resolve()
+
+
+def destination(name: str, pipeline_name: str, duckdb_path: Path | None = None) -> Any:
+    """The destination by name; DuckDB at its decided file with its memory bounded."""
+    if name not in DESTINATIONS:
+        raise ScmConfigError(
+            f"unknown destination {name!r}: use {', '.join(DESTINATIONS)} (pip install"
+            " 'scm-export[bigquery]' for BigQuery)"
+        )
+    if name == "duckdb":
+        path = duckdb_path or duckdb_file(pipeline_name)
+        credentials = DuckDbCredentials(
+            str(path), global_config={"memory_limit": DUCKDB_MEMORY_LIMIT}
+        )
+        return dlt.destinations.duckdb(credentials=credentials)
+    if name == "postgres":
+        return _postgres()
+    return Destination.from_reference(name)
+
+
+@configspec(init=False)
+class PasswordOptionalPostgresCredentials(PostgresCredentials):
+    """Trust, peer and ~/.pgpass need no password in the DSN: libpq finds it or needs none."""
+
+    password: TSecretStrValue | None = None
+
+
+def _postgres() -> Any:
+    """dlt requires a password in the DSN; a DSN without one is the usual way on a server."""
+    try:
+        configured = dlt.secrets.get(POSTGRES_CREDENTIALS_SETTING)
+    except ConfigurationException:
+        configured = None
+    if isinstance(configured, str) and configured and urlsplit(configured).password is None:
+        credentials = PasswordOptionalPostgresCredentials()
+        credentials.parse_native_representation(configured)
+        credentials.resolve()
+        return dlt.destinations.postgres(credentials=credentials)
+    return Destination.from_reference("postgres")
 
 
 def make_pipeline(
@@ -42,63 +99,8 @@ def make_pipeline(
 
 
 def progress() -> Any:
-    """To stderr every 10 s, so long runs show life and stdout stays for results."""
+    """On a terminal, dlt's progress every 10 s on stderr; in a scheduler's log, nothing: the
+    summary says what the run did."""
+    if not sys.stderr.isatty():
+        return None
     return dlt.progress.log(10, logger=sys.stderr, dump_system_stats=False)
-
-
-def last_sync(pipeline: dlt.Pipeline, source: Any) -> list[dict[str, Any]]:
-    """This run's sync log entries (one per account and list) for the lists it read."""
-    resources = pipeline.state.get("sources", {}).get(source.name, {}).get("resources", {})
-    return [
-        entry
-        for name in source.selected_resources
-        for entry in resources.get(name, {}).get("last_run", {}).values()
-    ]
-
-
-def raise_for_failed_accounts(entries: list[dict[str, Any]]) -> None:
-    """After the others loaded: one line naming each account that did not, and why."""
-    failed = [entry for entry in entries if entry["outcome"] == FAILED]
-    if failed:
-        raise ScmAccountsFailed(failed, DEFAULT_ALIAS)
-
-
-def loader_file_format(pipeline: dlt.Pipeline) -> Any:
-    """Parquet where the destination loads it natively (DuckDB, BigQuery). Elsewhere INSERT
-    statements: dlt's CSV path for PostgreSQL COPYs with FORCE_NULL on every nullable column,
-    which turns the API's empty strings (`sans` = "") into NULL."""
-    destination = pipeline.destination.destination_type.rsplit(".", 1)[-1]
-    return "parquet" if destination in ("duckdb", "bigquery") else "insert_values"
-
-
-def prepare(pipeline: dlt.Pipeline) -> None:
-    """Drops load packages left by a run that failed or was killed: loading them would load stale
-    rows and, as dlt does, skip this run's fresh extract. Every run reads everything it loads."""
-    if pipeline.has_pending_data:
-        logger.warning(
-            "dropping load packages left by an earlier failed run of %s", pipeline.pipeline_name
-        )
-        pipeline.drop_pending_packages()
-
-
-def finish(
-    pipeline: dlt.Pipeline,
-    source: Any,
-    info: LoadInfo,
-    expiring_within_days: int = DEFAULT_EXPIRING_WITHIN_DAYS,
-) -> LoadInfo:
-    """(Re)installs the SQL views once the dataset has certificates to show, then raises
-    `ScmAccountsFailed` if an account's list did not load (the others did)."""
-    info.raise_on_failed_jobs()
-    if has_certificates(pipeline):
-        install_views(pipeline, expiring_within_days)
-    raise_for_failed_accounts(last_sync(pipeline, source))
-    return info
-
-
-def load(pipeline: dlt.Pipeline, source: Any,
-         expiring_within_days: int = DEFAULT_EXPIRING_WITHIN_DAYS) -> LoadInfo:  # fmt: skip
-    validate_days(expiring_within_days)
-    prepare(pipeline)
-    info = pipeline.run(source, loader_file_format=loader_file_format(pipeline))
-    return finish(pipeline, source, info, expiring_within_days)

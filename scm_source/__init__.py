@@ -7,6 +7,7 @@ from scm_source.errors import (
     ScmError,
     ScmResponseError,
 )
+from scm_source.runs import ScmPipelineBusy, finish, load
 from scm_source.source import scm_source
 
 __all__ = [
@@ -14,6 +15,9 @@ __all__ = [
     "ScmApiError",
     "ScmConfigError",
     "ScmError",
+    "ScmPipelineBusy",
     "ScmResponseError",
+    "finish",
+    "load",
     "scm_source",
 ]

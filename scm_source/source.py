@@ -10,6 +10,7 @@ as they were.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +27,7 @@ from scm_source.errors import ScmError, ScmResponseError
 from scm_source.paging import PagingReport, fetch_page, walk_pages
 from scm_source.retry import RetryPolicy
 from scm_source.rows import Row, certificate_row, csr_row, stamp, to_arrow
+from scm_source.setting_names import check_setting_names
 from scm_source.settings import (
     DEFAULT_ENDPOINT,
     DEFAULT_EXPIRE_TIME_ZONE,
@@ -85,6 +87,8 @@ def scm_source(
     most requests in flight, which adapts below it to the gateway's throttling; `accounts` lists
     account aliases configured in sections of their own (see accounts.py), or mappings with
     `alias`, `credentials` and `endpoint`."""
+    configured = dlt.config.get("sources.scm_source.accounts", list)
+    check_setting_names(SETTINGS, CREDENTIAL_FIELDS, _aliases(accounts) + _aliases(configured))
     paging = PagingSettings(page_size=page_size, offset_mode=offset_mode)
     zone = validate_zone(expire_time_zone)
     certificate_filters = CertificateFilters(
@@ -195,6 +199,15 @@ def scm_source(
         parallelized=True,
     )
     return certificates, csrs
+
+
+SETTINGS = tuple(inspect.signature(scm_source).parameters)
+CREDENTIAL_FIELDS = tuple(ScmCredentials.__annotations__)
+
+
+def _aliases(accounts: Any) -> list[str]:
+    entries = accounts if isinstance(accounts, list) else []
+    return [str(entry.get("alias") if isinstance(entry, dict) else entry) for entry in entries]
 
 
 def _client(

@@ -14,9 +14,9 @@ from typing import Any
 import dlt
 import psycopg2
 import pytest
+from scm_export.runner import make_pipeline
 
-from pipelines.runner import load, make_pipeline
-from scm_source import ScmAccountsFailed, scm_source
+from scm_source import ScmAccountsFailed, load, scm_source
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
 
 POSTGRES_DSN = os.environ.get(
@@ -134,9 +134,9 @@ def scm_export(
     }
     environment.update({"DLT_DATA_DIR": str(cwd / "dlt-data"), **(env or {})})
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args],
+        [sys.executable, "-m", "scm_export.cli", *args],
         cwd=cwd,
-        env={**environment, "PYTHONPATH": str(REPO)},
+        env=environment,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scm_export.runner import make_pipeline
 
-from pipelines.runner import last_sync, load, make_pipeline
-from scm_source import ScmAccountsFailed, ScmConfigError, scm_source
+from scm_source import ScmAccountsFailed, ScmConfigError, load, scm_source
+from scm_source.runs import last_sync
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
 from tests.conftest import Warehouse, load_source, query, scm_export
 
@@ -133,7 +134,13 @@ def test_the_command_reads_accounts_from_their_sections_and_exits_1_naming_the_f
     alpha = simulators["alpha"].dataset
     listed = sum(r.owned_by_self for r in alpha.certificates)
     assert re.search(rf"^  alpha +certificates +{listed} rows", result.stdout, re.MULTILINE)
-    assert re.search(r"^  beta +certificates +FAILED: GET ", result.stdout, re.MULTILINE)
+    assert result.stdout.startswith("FAILED: 2 of 4 lists did not load")
+    assert re.search(
+        r"^  beta +certificates +FAILED \(401, APIG.0301\)$", result.stdout, re.MULTILINE
+    )
+    assert (
+        "beta-token" not in result.stdout and "GET " not in result.stdout
+    )  # the error: once, on stderr
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,7 @@ def test_run_into_the_local_postgresql(sim: Simulator, tmp_path: Path) -> None:
 
 def test_simulate_serves_until_stopped(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "simulate", "--port", "0", "--certificates", "30"],
+        [sys.executable, "-m", "scm_export.cli", "simulate", "--port", "0", "--certificates", "30"],
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -69,7 +69,7 @@ def test_a_run_killed_mid_extract_leaves_the_destination_as_it_was(tmp_path: Pat
         dataset.invalidate()
         simulator.clear_log()
         process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.cli", "run", "--endpoint", simulator.url],
+            [sys.executable, "-m", "scm_export.cli", "run", "--endpoint", simulator.url],
             cwd=tmp_path, env={**os.environ, **env, "DLT_DATA_DIR": str(tmp_path / "dlt-data"),
                                "PYTHONPATH": str(REPO)},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -88,7 +88,7 @@ def test_missing_credentials_say_what_to_set(sim: Simulator) -> None:
             ["--expiring-within-days", "-3"],
             "expiring_within_days=-3 must be a whole number of days",
         ),
-        ({}, ["--destination", "oracle9i"], "unknown destination 'oracle9i'"),
+        ({}, ["--destination", "oracle9i"], "argument --destination: invalid choice: 'oracle9i'"),
         ({}, ["--resources", "certificates,keys"], "--resources 'certificates,keys': unknown keys"),
         ({}, ["--endpoint", "not a url"], "endpoint='not a url' is not a base URL"),
         ({"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": ""}, [], "no SCM credentials"),

@@ -93,6 +93,7 @@ class Simulator:
         self.options = options or SimulatorOptions()
         self.requests: list[LoggedRequest] = []
         self._lock = threading.Lock()
+        self._logged = threading.Condition(self._lock)
         self._in_flight = 0
         self._random = random.Random(self.options.faults.seed)
         self.gateway = Gateway(
@@ -137,6 +138,11 @@ class Simulator:
     def serve_forever(self) -> None:
         self._server.serve_forever()
 
+    def wait_for_requests(self, count: int, timeout: float) -> bool:
+        """Blocks until `count` requests have been answered: tests act on events, not time."""
+        with self._logged:
+            return self._logged.wait_for(lambda: len(self.requests) >= count, timeout)
+
     def clear_log(self) -> None:
         with self._lock:
             self.requests.clear()
@@ -171,6 +177,7 @@ class Simulator:
             with self._lock:
                 self._in_flight -= 1
                 self.requests.append(LoggedRequest(method, path, query, headers, status))
+                self._logged.notify_all()
         return status, extra_headers, answer
 
     def _scm(
