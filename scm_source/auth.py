@@ -25,9 +25,9 @@ from requests import PreparedRequest
 from requests.auth import AuthBase
 
 from scm_source import signing
-from scm_source.errors import ScmApiError, ScmConfigError, ScmResponseError
+from scm_source.errors import ScmApiError, ScmConfigError, ScmResponseError, refuse_redirect
 from scm_source.retry import RetryPolicy, send_with_retries
-from scm_source.settings import validate_endpoint
+from scm_source.settings import refuse_plain_http, validate_endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -150,10 +150,12 @@ class PasswordAuth(ScmAuth):
                 json=body,
                 timeout=self._retry.request_timeout_seconds,
                 verify=self._verify,
+                allow_redirects=False,
             ),
             self._retry,
             f"POST {self._url}",
         )
+        refuse_redirect(response, f"POST {self._url}")
         if response.status_code != 201:
             raise ScmApiError.from_response(response, self.describe())
         token = response.headers.get("X-Subject-Token")
@@ -257,7 +259,9 @@ def make_auth(
             values["username"],
             values["password"],
             values["domain_name"],
-            validate_endpoint(iam or DEFAULT_IAM_ENDPOINT, "iam_endpoint"),
+            refuse_plain_http(
+                validate_endpoint(iam or DEFAULT_IAM_ENDPOINT, "iam_endpoint"), "iam_endpoint"
+            ),
             retry,
             verify,
         )

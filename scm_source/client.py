@@ -15,7 +15,7 @@ from urllib3.util.retry import Retry
 
 from scm_source.auth import ScmAuth
 from scm_source.concurrency import AdaptiveLimit
-from scm_source.errors import ScmApiError, ScmResponseError
+from scm_source.errors import ScmApiError, ScmResponseError, refuse_redirect
 from scm_source.retry import RetryPolicy, send_with_retries
 
 
@@ -58,6 +58,7 @@ class ScmClient:
         response = self._get(path, params)
         if response.status_code == 401 and self._auth.renew(response):  # once: it may have expired
             response = self._get(path, params)
+        refuse_redirect(response, f"GET {self.endpoint}{path}")
         if response.status_code >= 400:
             raise ScmApiError.from_response(response, self._auth.describe())
         try:
@@ -87,6 +88,7 @@ class ScmClient:
                     auth=self._auth,
                     timeout=self._retry.request_timeout_seconds,
                     verify=self._verify,
+                    allow_redirects=False,
                 )
                 throttled = response.status_code == 429
                 report(throttled, _retry_after(response) if throttled else None)

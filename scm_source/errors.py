@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from requests import Response
 
@@ -95,3 +96,16 @@ _STATUS_HINTS = {
     404: ": wrong path; check that `endpoint` is the SCM base URL without a path",
     429: ": still throttled after retrying; run later or lower the request rate",
 }
+
+
+def refuse_redirect(response: Response, what: str) -> None:
+    """Redirects are never followed: requests would carry X-Auth-Token, X-Security-Token and
+    X-Domain-Id (it strips only Authorization) and a re-POSTed password to the new host."""
+    if 300 <= response.status_code < 400:
+        location = urljoin(what.split(" ", 1)[-1], response.headers.get("Location", ""))
+        target = urlsplit(location).netloc or "no Location"
+        raise ScmResponseError(
+            f"{what} answered HTTP {response.status_code} redirecting to {target}: not followed,"
+            " so that credentials stay with the configured host; set the endpoint to the URL"
+            " that answers without a redirect"
+        )

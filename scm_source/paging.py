@@ -7,6 +7,7 @@ by one row; counting pages, it answers the second page. Both readings load every
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Callable, Iterator
@@ -19,6 +20,9 @@ from scm_source.errors import ScmResponseError
 logger = logging.getLogger(__name__)
 
 Row = dict[str, Any]
+# The most rows one query lists (the docs: total_count and total at most 10,000): beyond it, a
+# total is not a reason to keep paging.
+MAX_TOTAL = 10_000
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ def fetch_page(
             raise ScmResponseError(
                 f"{where}: answer has no whole-number `{endpoint.total_key}` (got {total!r})"
             )
+        if len(rows) > limit:
+            raise ScmResponseError(f"{where}: answer has {len(rows)} rows, more than the limit")
         for row in rows:
             if not isinstance(row.get("id"), str) or not row["id"]:
                 raise ScmResponseError(f"{where}: a row has no string `id` (got {row.get('id')!r})")
@@ -145,8 +151,9 @@ def walk_pages(
         if not fresh:
             return "page brought no new row"
         # Twice the pages the total needs: rows repeated across pages cost pages, a runaway
-        # API does not get to page forever.
-        if report.pages >= 2 * math.ceil(max(page.total, report.rows_unique) / limit) + 2:
+        # API does not get to page forever, nor a total that grows or passes the docs' bound.
+        listed = min(max(page.total, report.rows_unique), MAX_TOTAL)
+        if report.pages >= 2 * math.ceil(listed / limit) + 2:
             return "more pages than the total explains"
         return ""
 
@@ -168,10 +175,16 @@ def walk_pages(
         if concurrency > 1 and report.offset_mode != "auto" and not planned:
             planned = _offsets_for_total(page, limit, step())
             furthest, furthest_fresh = page, fresh
-            for fetched in map_as_completed(fetch, planned, concurrency, "scm-page"):
+            ends: list[int] = []  # offsets of pages that came back empty or short
+            offsets = itertools.takewhile(
+                lambda offset, ends=ends: not ends or offset < min(ends), planned
+            )
+            for fetched in map_as_completed(fetch, offsets, concurrency, "scm-page"):
                 fresh = take(fetched)
                 if fresh:
                     yield fresh
+                if len(fetched.rows) < limit:  # as the sequential walk: the list ends there
+                    ends.append(fetched.offset)
                 if fetched.offset > furthest.offset:
                     furthest, furthest_fresh = fetched, fresh
             if furthest is not page:
@@ -189,8 +202,9 @@ def walk_pages(
         )
 
 
-def _offsets_for_total(page: Page, limit: int, step: int) -> list[int]:
-    """The offsets after `page` that the reported total calls for."""
+def _offsets_for_total(page: Page, limit: int, step: int) -> range:
+    """The offsets after `page` that the reported total calls for, within the docs' bound."""
+    total = min(page.total, MAX_TOTAL)
     if step == 1:  # pages
-        return list(range(page.offset + 1, math.ceil(page.total / limit)))
-    return list(range(page.offset + limit, page.total, limit))
+        return range(page.offset + 1, math.ceil(total / limit))
+    return range(page.offset + limit, total, limit)

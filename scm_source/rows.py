@@ -94,20 +94,41 @@ def _checks(columns: TTableSchemaColumns) -> _Checks:
 _CERTIFICATE_CHECKS, _CSR_CHECKS = _checks(CERTIFICATE_COLUMNS), _checks(CSR_COLUMNS)
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
 def _check_types(item: dict[str, Any], checks: _Checks) -> None:
-    """Exact types (JSON gives no subclasses), which also tells a bool from a whole number."""
+    """Exact types (JSON gives no subclasses), which also tells a bool from a whole number;
+    and values the warehouse column can hold (int64, UTF-8 without lone surrogates)."""
     for name, kind, description in checks:
         value = item.get(name)
-        if value is not None and type(value) is not kind:
+        if value is None:
+            continue
+        if type(value) is not kind:
             raise ScmResponseError(
                 f"field `{name}` of object id={item.get('id')!r} is {value!r}, not {description}"
             )
+        if (kind is int and value not in _INT64) or (kind is str and not _is_utf8(value)):
+            raise ScmResponseError(
+                f"field `{name}` of object id={item.get('id')!r} is {value!r:.80}, which no"
+                " warehouse column of its type can hold"
+            )
+
+
+def _is_utf8(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _field(parse: Any, item: dict[str, Any], name: str, *args: Any) -> Any:
     try:
         return parse(*args)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise ScmResponseError(f"field `{name}` of object id={item.get('id')!r}: {exc}") from None
 
 
@@ -120,13 +141,19 @@ def stamp(row: Row, account: str) -> Row:
     return row
 
 
+def _json_text(value: Any) -> str | None:
+    """An undeclared field's value as JSON text: its column's type cannot then depend on what
+    the first rows held, so an int in one row and a string in the next load side by side."""
+    return None if value is None else orjson.dumps(value).decode()
+
+
 def to_arrow(rows: list[Row], declared: TTableSchemaColumns) -> pa.Table:
-    """The declared columns typed as declared; fields the API added later as extra columns of
-    inferred types, so that they land as new columns as they would through dlt's own typing."""
+    """The declared columns typed as declared; fields the API added later as extra text columns
+    of JSON, so that they land as new columns whatever their values."""
     schema = arrow_schema(declared)
     extra = sorted({name for row in rows for name in row} - set(schema.names))
     arrays = [pa.array([row.get(field.name) for row in rows], type=field.type) for field in schema]
-    arrays += [pa.array([row.get(name) for row in rows]) for name in extra]
+    arrays += [pa.array([_json_text(row.get(name)) for row in rows], pa.string()) for name in extra]
     fields = [
         *schema,
         *(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +38,7 @@ from scm_source.views import (
 logger = logging.getLogger(__name__)
 
 LOCK_FILE = "scm_export.lock"
+DUCKDB_FILE_STATE = "duckdb_database"  # the local state key dlt reads a pipeline's file from
 
 
 class ScmPipelineBusy(ScmError):
@@ -86,6 +88,21 @@ def run_lock(pipeline: dlt.Pipeline) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def remember_duckdb_file(pipeline: dlt.Pipeline) -> None:
+    """Keeps the DuckDB file a pipeline loads into in its local state, where dlt looks for it
+    when the pipeline is attached by name (`dlt.attach(name).dataset()`, what analysts run):
+    otherwise an explicit file is forgotten and attach opens an empty `<name>.duckdb`."""
+    destination = pipeline.destination
+    if destination is None or destination.destination_type.rsplit(".", 1)[-1] != "duckdb":
+        return
+    credentials = destination.config_params.get("credentials")
+    database = getattr(credentials, "database", credentials)
+    if isinstance(database, str) and database.endswith(".duckdb"):
+        if not os.path.isabs(database):
+            database = os.path.join(pipeline.get_local_state_val("initial_cwd"), database)
+        pipeline.set_local_state_val(DUCKDB_FILE_STATE, database)
 
 
 def prepare(pipeline: dlt.Pipeline) -> None:

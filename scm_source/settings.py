@@ -6,6 +6,7 @@ one clear line instead of a 400 from the gateway halfway through a run.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,27 @@ def validate_endpoint(endpoint: str, setting: str = "endpoint") -> str:
     except ValueError:
         raise ScmConfigError(f"{setting}={endpoint!r} has a malformed port") from None
     return str(endpoint).strip().rstrip("/")
+
+
+def refuse_plain_http(url: str, setting: str = "endpoint") -> str:
+    """Credentials cross the network only inside TLS: plain http is for this machine alone (the
+    simulator, a local proxy)."""
+    parts = urlsplit(url)
+    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+        raise ScmConfigError(
+            f"{setting}={url!r} is plain http to another machine: the credentials would cross"
+            f" the network in clear; use https:// (sources.scm_source.{setting})"
+        )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):  # loopback names (RFC 6761)
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def validate_ca_bundle(path: str | None) -> str | bool:

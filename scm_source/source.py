@@ -27,6 +27,7 @@ from scm_source.errors import ScmError, ScmResponseError
 from scm_source.paging import PagingReport, fetch_page, walk_pages
 from scm_source.retry import RetryPolicy
 from scm_source.rows import Row, certificate_row, csr_row, stamp, to_arrow
+from scm_source.runs import remember_duckdb_file
 from scm_source.setting_names import check_setting_names
 from scm_source.settings import (
     DEFAULT_ENDPOINT,
@@ -34,6 +35,7 @@ from scm_source.settings import (
     CertificateFilters,
     CsrFilters,
     PagingSettings,
+    refuse_plain_http,
     validate_ca_bundle,
     validate_concurrency,
     validate_zone,
@@ -146,9 +148,9 @@ def scm_source(
                     f" API reported {report.total} (stopped: {report.stop_reason}); strict mode"
                     " loads nothing short: rerun, or set strict=false to accept it with a warning"
                 )
-        except ScmError as error:
-            failure = error
-            raise
+        except Exception as error:  # noqa: BLE001 - whatever an answer does, it fails one list
+            failure = _as_scm_error(error, kind)
+            raise failure from None
         finally:
             entry.finish(report, client.retries[kind.endpoint.path] - retries, failure)
         logger.info(
@@ -160,6 +162,7 @@ def scm_source(
     def tables(
         kind: ObjectKind, query: dict[str, str], filtered: bool, to_row: Callable[[Row], Row]
     ) -> Iterator[Any]:
+        remember_duckdb_file(dlt.current.pipeline())
         loaded: list[str] = []
         entries: list[SyncEntry] = []
         for account, client in clients:
@@ -210,6 +213,18 @@ def _aliases(accounts: Any) -> list[str]:
     return [str(entry.get("alias") if isinstance(entry, dict) else entry) for entry in entries]
 
 
+def _as_scm_error(error: Exception, kind: ObjectKind) -> ScmError:
+    """Our errors as they are; anything else an answer caused (a value no column can hold, JSON
+    nested too deep, a lone surrogate) named with the list, so that only this account fails."""
+    if isinstance(error, ScmError):
+        return error
+    detail = (str(error).strip().splitlines() or [""])[0][:200]
+    return ScmResponseError(
+        f"GET {kind.endpoint.path}: an answer could not be loaded ({type(error).__name__}:"
+        f" {detail}); the account's tables are left as they were"
+    )
+
+
 def _client(
     account: Account, named: bool, retry: RetryPolicy, verify: str | bool, concurrency: int
 ) -> ScmClient:
@@ -217,7 +232,9 @@ def _client(
     them the same keys."""
     environ = {} if named else os.environ
     auth = make_auth(account.credentials, retry, environ, verify, account.section)
-    return ScmClient(account.endpoint, auth, retry, verify, concurrency)
+    setting = f"{account.alias}.endpoint" if named else "endpoint"
+    endpoint = refuse_plain_http(account.endpoint, setting)
+    return ScmClient(endpoint, auth, retry, verify, concurrency)
 
 
 def _as(item: Any, hints: Any) -> Any:

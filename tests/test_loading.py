@@ -196,7 +196,7 @@ def test_a_field_the_api_adds_later_lands_as_a_new_column(
         **ROW_TYPES,
         **CERTIFICATE_TYPES,
         "key_usage": "VARCHAR",
-        "renewal_count": "BIGINT",
+        "renewal_count": "VARCHAR",  # undeclared fields are JSON text, whatever their values
     }
     values = query(pipeline, "SELECT DISTINCT key_usage, renewal_count FROM scm.certificates")
-    assert values == [{"key_usage": "digitalSignature", "renewal_count": 2}]
+    assert values == [{"key_usage": '"digitalSignature"', "renewal_count": "2"}]

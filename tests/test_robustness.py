@@ -211,19 +211,19 @@ def test_tls_is_verified_and_an_unknown_certificate_fails_at_once(
 def test_the_environments_proxy_carries_every_request_and_no_proxy_is_honoured(
     dataset: Dataset, tmp_path: Path, duckdb_destination: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The endpoint's host does not resolve: the rows can only have come through the proxy
+    """Nothing answers at the endpoint's host: the rows can only have come through the proxy
     (the simulator reads the absolute URL a proxy is sent). Excluded by NO_PROXY, it fails."""
-    endpoint = "http://scm.proxied.invalid"
+    endpoint = "http://scm.proxied.localhost"  # a loopback name (RFC 6761): plain http allowed
     with Simulator(dataset) as proxy:
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
         monkeypatch.setenv("NO_PROXY", "")
         pipeline = run_load(proxy, tmp_path, duckdb_destination, endpoint=endpoint)
         through_proxy = len(proxy.requests)
-        monkeypatch.setenv("NO_PROXY", "proxied.invalid")
+        monkeypatch.setenv("NO_PROXY", "proxied.localhost")
         result = scm_export("run", "--endpoint", endpoint, cwd=tmp_path,
                             env={TOKEN_ENV: proxy.token, "SOURCES__SCM_SOURCE__MAX_ATTEMPTS": "1"})  # fmt: skip
         assert len(proxy.requests) == through_proxy
     owned = sorted(r.api["id"] for r in dataset.certificates if r.owned_by_self)
     assert sorted(r["id"] for r in query(pipeline, "SELECT id FROM scm.certificates")) == owned
     assert through_proxy >= 2
-    assert result.returncode == 1 and "scm.proxied.invalid" in result.stderr
+    assert result.returncode == 1 and "scm.proxied.localhost" in result.stderr
