@@ -7,6 +7,7 @@ runs again on every attempt: a retried AK/SK request gets a fresh date and signa
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -53,8 +54,13 @@ class RetryPolicy:
             "max_backoff_seconds",
             "request_timeout_seconds",
         ):
-            if getattr(self, name) < 0:
-                raise ScmConfigError(f"{name}={getattr(self, name)} must not be negative")
+            value = getattr(self, name)
+            positive = name == "request_timeout_seconds"  # 0 would mean "no answer ever comes"
+            if not math.isfinite(value) or value < 0 or (positive and value == 0):
+                bound = "a positive number" if positive else "a number, 0 or more"
+                raise ScmConfigError(
+                    f"{name}={value} must be {bound} of seconds (sources.scm_source.{name})"
+                )
 
 
 def _transient(error: BaseException) -> bool:

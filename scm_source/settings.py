@@ -90,7 +90,8 @@ def _api_bool(value: bool) -> str:
 def validate_endpoint(endpoint: str, setting: str = "endpoint") -> str:
     """Any base URL is accepted (regional, sovereign, a proxy, the simulator) if it is http(s)."""
     parts = urlsplit(str(endpoint).strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+    malformed = not parts.hostname or any(char.isspace() for char in parts.netloc)
+    if parts.scheme not in ("http", "https") or malformed or parts.query or parts.fragment:
         example = DEFAULT_ENDPOINT if setting == "endpoint" else "https://iam.myhuaweicloud.com"
         raise ScmConfigError(
             f"{setting}={endpoint!r} is not a base URL: give one like {example}"

@@ -30,6 +30,12 @@ BAD_SETTINGS: list[tuple[dict[str, Any], str]] = [
     ({"endpoint": "ftp://scm.example.com"}, "endpoint='ftp://scm.example.com' is not a base URL"),
     ({"endpoint": "https://scm.example.com:99999"}, "has a malformed port"),
     ({"max_attempts": 0}, "max_attempts=0 must be at least 1"),
+    ({"request_timeout_seconds": 0}, "request_timeout_seconds=0 must be a positive number of seconds"),
+    ({"request_timeout_seconds": float("nan")}, "request_timeout_seconds=nan must be a positive number"),
+    ({"request_timeout_seconds": float("inf")}, "request_timeout_seconds=inf must be a positive number"),
+    ({"backoff_seconds": float("nan")}, "backoff_seconds=nan must be a number, 0 or more"),
+    ({"max_retry_seconds": float("nan")}, "max_retry_seconds=nan must be a number, 0 or more"),
+    ({"endpoint": "https://scm example.com"}, "endpoint='https://scm example.com' is not a base URL"),
 ]  # fmt: skip
 
 
@@ -89,6 +95,18 @@ def test_missing_credentials_say_what_to_set(sim: Simulator) -> None:
             "expiring_within_days=-3 must be a whole number of days",
         ),
         ({}, ["--destination", "oracle9i"], "argument --destination: invalid choice: 'oracle9i'"),
+        (
+            {},
+            ["--pipeline-name", "../elsewhere"],
+            "--pipeline-name '../elsewhere': use letters, digits, _ and -",
+        ),
+        ({}, ["--pipeline-name", "a/b"], "--pipeline-name 'a/b': use letters, digits, _ and -"),
+        (
+            {},
+            ["--dataset-name", 'scm".x'],
+            "--dataset-name 'scm\".x': use lower-case letters, digits and _",
+        ),
+        ({}, ["--dataset-name", "scm.x"], "--dataset-name 'scm.x': use lower-case letters"),
         ({}, ["--resources", "certificates,keys"], "--resources 'certificates,keys': unknown keys"),
         ({}, ["--endpoint", "not a url"], "endpoint='not a url' is not a base URL"),
         ({"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": ""}, [], "no SCM credentials"),
