@@ -17,8 +17,6 @@ from dlt.common.typing import TSecretStrValue
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
-from scm_source.errors import ScmConfigError
-
 logger = logging.getLogger(__name__)
 
 PIPELINE_NAME = "scm_export"
@@ -36,22 +34,22 @@ def duckdb_file(pipeline_name: str, given: str | None = None) -> Path:
     """Where a DuckDB run writes: `--duckdb-file`, else DESTINATION__DUCKDB__CREDENTIALS (or
     secrets.toml), else `<pipeline name>.duckdb` in the folder the command runs in. Always
     decided here: dlt would otherwise pin the file to the folder of the pipeline's first run."""
-    if given is None:
-        try:
-            configured = dlt.secrets.get(DUCKDB_FILE_SETTING)
-        except ConfigurationException:
-            configured = None
-        given = configured if isinstance(configured, str) and configured else None
+    given = given or _configured_text(DUCKDB_FILE_SETTING)
     return Path(given or f"{pipeline_name}.duckdb").expanduser().resolve()
 
 
+def _configured_text(key: str) -> str | None:
+    """A destination's credentials given as one string (a path, a DSN), if they are."""
+    try:
+        configured = dlt.secrets.get(key)
+    except ConfigurationException:
+        return None
+    return configured if isinstance(configured, str) and configured else None
+
+
 def destination(name: str, pipeline_name: str, duckdb_path: Path | None = None) -> Any:
-    """The destination by name; DuckDB at its decided file with its memory bounded."""
-    if name not in DESTINATIONS:
-        raise ScmConfigError(
-            f"unknown destination {name!r}: use {', '.join(DESTINATIONS)} (pip install"
-            " 'scm-export[bigquery]' for BigQuery)"
-        )
+    """The destination by name (one of DESTINATIONS, which the command's arguments enforce);
+    DuckDB at its decided file with its memory bounded."""
     if name == "duckdb":
         path = duckdb_path or duckdb_file(pipeline_name)
         credentials = DuckDbCredentials(
@@ -72,11 +70,8 @@ class PasswordOptionalPostgresCredentials(PostgresCredentials):
 
 def _postgres() -> Any:
     """dlt requires a password in the DSN; a DSN without one is the usual way on a server."""
-    try:
-        configured = dlt.secrets.get(POSTGRES_CREDENTIALS_SETTING)
-    except ConfigurationException:
-        configured = None
-    if isinstance(configured, str) and configured and urlsplit(configured).password is None:
+    configured = _configured_text(POSTGRES_CREDENTIALS_SETTING)
+    if configured and urlsplit(configured).password is None:
         credentials = PasswordOptionalPostgresCredentials()
         credentials.parse_native_representation(configured)
         credentials.resolve()

@@ -155,7 +155,7 @@ class PasswordAuth(ScmAuth):
             self._retry,
             f"POST {self._url}",
         )
-        refuse_redirect(response, f"POST {self._url}")
+        refuse_redirect(response)
         if response.status_code != 201:
             raise ScmApiError.from_response(response, self.describe())
         token = response.headers.get("X-Subject-Token")

@@ -58,7 +58,7 @@ class ScmClient:
         response = self._get(path, params)
         if response.status_code == 401 and self._auth.renew(response):  # once: it may have expired
             response = self._get(path, params)
-        refuse_redirect(response, f"GET {self.endpoint}{path}")
+        refuse_redirect(response)
         if response.status_code >= 400:
             raise ScmApiError.from_response(response, self._auth.describe())
         try:

@@ -69,15 +69,15 @@ class ScmApiError(ScmError):
         if not isinstance(body, dict):
             body = {"error_msg": f"non-JSON body starting {response.text[:60]!r}"}
         nested = body.get("error") if isinstance(body.get("error"), dict) else {}
-        request = response.request
+        method, endpoint = _request_of(response)
         return cls(
             status=response.status_code,
-            endpoint=str(request.url).split("?")[0] if request else str(response.url),
+            endpoint=endpoint,
             error_code=body.get("error_code") or nested.get("code"),
             error_msg=body.get("error_msg") or nested.get("message"),
             request_id=body.get("request_id") or response.headers.get("X-Request-Id"),
             credential=credential,
-            method=(request.method if request else None) or "GET",
+            method=method,
         )
 
     def _describe(self) -> str:
@@ -98,14 +98,22 @@ _STATUS_HINTS = {
 }
 
 
-def refuse_redirect(response: Response, what: str) -> None:
+def _request_of(response: Response) -> tuple[str, str]:
+    """The method and URL (without its query) a response answers."""
+    request = response.request
+    url = str(request.url) if request else str(response.url)
+    return (request.method if request else None) or "GET", url.split("?")[0]
+
+
+def refuse_redirect(response: Response) -> None:
     """Redirects are never followed: requests would carry X-Auth-Token, X-Security-Token and
     X-Domain-Id (it strips only Authorization) and a re-POSTed password to the new host."""
     if 300 <= response.status_code < 400:
-        location = urljoin(what.split(" ", 1)[-1], response.headers.get("Location", ""))
+        method, url = _request_of(response)
+        location = urljoin(url, response.headers.get("Location", ""))
         target = urlsplit(location).netloc or "no Location"
         raise ScmResponseError(
-            f"{what} answered HTTP {response.status_code} redirecting to {target}: not followed,"
-            " so that credentials stay with the configured host; set the endpoint to the URL"
-            " that answers without a redirect"
+            f"{method} {url} answered HTTP {response.status_code} redirecting to {target}: not"
+            " followed, so that credentials stay with the configured host; set the endpoint to"
+            " the URL that answers without a redirect"
         )

@@ -66,8 +66,13 @@ def loader_file_format(pipeline: dlt.Pipeline) -> Any:
     """Parquet where the destination loads it natively (DuckDB, BigQuery). Elsewhere INSERT
     statements: dlt's CSV path for PostgreSQL COPYs with FORCE_NULL on every nullable column,
     which turns the API's empty strings (`sans` = "") into NULL."""
-    destination = pipeline.destination.destination_type.rsplit(".", 1)[-1]
-    return "parquet" if destination in ("duckdb", "bigquery") else "insert_values"
+    return "parquet" if destination_kind(pipeline) in ("duckdb", "bigquery") else "insert_values"
+
+
+def destination_kind(pipeline: dlt.Pipeline) -> str | None:
+    """`duckdb`, `postgres`, `bigquery`...: the destination's type without dlt's module path."""
+    destination = pipeline.destination
+    return destination.destination_type.rsplit(".", 1)[-1] if destination else None
 
 
 @contextmanager
@@ -94,10 +99,9 @@ def remember_duckdb_file(pipeline: dlt.Pipeline) -> None:
     """Keeps the DuckDB file a pipeline loads into in its local state, where dlt looks for it
     when the pipeline is attached by name (`dlt.attach(name).dataset()`, what analysts run):
     otherwise an explicit file is forgotten and attach opens an empty `<name>.duckdb`."""
-    destination = pipeline.destination
-    if destination is None or destination.destination_type.rsplit(".", 1)[-1] != "duckdb":
+    if destination_kind(pipeline) != "duckdb":
         return
-    credentials = destination.config_params.get("credentials")
+    credentials = pipeline.destination.config_params.get("credentials")
     database = getattr(credentials, "database", credentials)
     if isinstance(database, str) and database.endswith(".duckdb"):
         if not os.path.isabs(database):
