@@ -25,7 +25,9 @@ from requests import PreparedRequest
 from requests.auth import AuthBase
 
 from scm_source import signing
+from scm_source.body import read_body
 from scm_source.errors import ScmApiError, ScmConfigError, ScmResponseError, refuse_redirect
+from scm_source.redaction import register
 from scm_source.retry import RetryPolicy, send_with_retries
 from scm_source.settings import refuse_plain_http, validate_endpoint
 
@@ -82,6 +84,7 @@ class TokenAuth(ScmAuth):
     """Sends an IAM user token as `X-Auth-Token`."""
 
     def __init__(self, token: str) -> None:
+        register(token)
         self._token = token
 
     def describe(self) -> str:
@@ -105,6 +108,7 @@ class PasswordAuth(ScmAuth):
         retry: RetryPolicy,
         verify: str | bool = True,
     ) -> None:
+        register(password)
         self._username = username
         self._password = password
         self._domain_name = domain_name
@@ -144,17 +148,21 @@ class PasswordAuth(ScmAuth):
                 "scope": {"domain": {"name": self._domain_name}},
             }
         }
-        response = send_with_retries(
-            lambda: requests.post(
+
+        def post() -> requests.Response:
+            started = time.monotonic()
+            timeout = self._retry.request_timeout_seconds
+            response = requests.post(
                 self._url,
                 json=body,
-                timeout=self._retry.request_timeout_seconds,
+                timeout=timeout,
                 verify=self._verify,
                 allow_redirects=False,
-            ),
-            self._retry,
-            f"POST {self._url}",
-        )
+                stream=True,
+            )
+            return read_body(response, started, timeout)
+
+        response = send_with_retries(post, self._retry, f"POST {self._url}")
         refuse_redirect(response)
         if response.status_code != 201:
             raise ScmApiError.from_response(response, self.describe())
@@ -165,6 +173,7 @@ class PasswordAuth(ScmAuth):
             raise ScmResponseError(f"POST {self._url}: answer has no token.expires_at") from None
         if not token:
             raise ScmResponseError(f"POST {self._url}: answer has no X-Subject-Token header")
+        register(token)
         lifetime = max(0.0, (expires_at - pendulum.now("UTC")).total_seconds())  # type: ignore[operator]
         self._token = token
         self._renew_at = time.monotonic() + lifetime - min(300.0, lifetime / 5)
@@ -181,6 +190,7 @@ class AccessKeyAuth(ScmAuth):
         security_token: str | None = None,
         domain_id: str | None = None,
     ) -> None:
+        register(secret_key, security_token)
         self._access_key = access_key
         self._secret_key = secret_key
         self._security_token = security_token

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -14,6 +15,7 @@ from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
 from scm_source.auth import ScmAuth
+from scm_source.body import read_body
 from scm_source.concurrency import AdaptiveLimit
 from scm_source.errors import ScmApiError, ScmResponseError, refuse_redirect
 from scm_source.retry import RetryPolicy, send_with_retries
@@ -54,6 +56,11 @@ class ScmClient:
             session.mount("https://", self._adapter)
         return session
 
+    def close(self) -> None:
+        """Closes the idle keep-alive connections: a finished account must not hold descriptors
+        while the next ones load. Requests still in flight finish; later ones reconnect."""
+        self._adapter.close()
+
     def get_json(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
         response = self._get(path, params)
         if response.status_code == 401 and self._auth.renew(response):  # once: it may have expired
@@ -82,6 +89,7 @@ class ScmClient:
 
         def send() -> requests.Response:
             with self.in_flight.slot() as report:
+                started = time.monotonic()
                 response = self._session.get(
                     url,
                     params=params,
@@ -89,7 +97,9 @@ class ScmClient:
                     timeout=self._retry.request_timeout_seconds,
                     verify=self._verify,
                     allow_redirects=False,
+                    stream=True,  # read by read_body: within a deadline and a size
                 )
+                read_body(response, started, self._retry.request_timeout_seconds)
                 throttled = response.status_code == 429
                 report(throttled, _retry_after(response) if throttled else None)
                 return response

@@ -7,9 +7,15 @@ from urllib.parse import urljoin, urlsplit
 
 from requests import Response
 
+from scm_source.redaction import redact
+
 
 class ScmError(Exception):
-    """Base of every error scm-export reports to a person instead of a traceback."""
+    """Base of every error scm-export reports to a person instead of a traceback. Its message
+    never holds a secret value or URL userinfo (redaction.py), whatever a server echoed."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class ScmConfigError(ScmError):
@@ -52,8 +58,8 @@ class ScmApiError(ScmError):
     ) -> None:
         self.status = status
         self.endpoint = endpoint
-        self.error_code = error_code
-        self.error_msg = error_msg
+        self.error_code = redact(error_code) if error_code else error_code
+        self.error_msg = redact(error_msg) if error_msg else error_msg
         self.request_id = request_id
         self.credential = credential
         self.method = method

@@ -24,6 +24,7 @@ from tenacity import (
 )
 
 from scm_source.errors import ScmConfigError, ScmError
+from scm_source.redaction import redact
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def send_with_retries(
             on_retry()
         logger.warning(
             "retrying %s after %s (attempt %d, waiting %.1f s)",
-            what,
+            redact(what),
             reason,
             state.attempt_number,
             delay,

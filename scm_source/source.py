@@ -175,6 +175,8 @@ def scm_source(
             except ScmError as error:
                 logger.error("account %s: %s not loaded: %s", account.alias, kind.table, error)
                 continue
+            finally:
+                client.close()  # descriptors stay flat however many accounts follow
             loaded.append(account.alias)
         # Empty tables that carry the final scopes: they also make the merge run when no
         # account has rows left, so that deleted objects go.

@@ -4,6 +4,7 @@ host, one account's odd answer stays its own, every walk is bounded."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -11,13 +12,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import dlt
 import pytest
 
 from scm_source import ScmAccountsFailed, load, scm_source
-from scm_source.simulator import Dataset, Simulator
+from scm_source.simulator import Dataset, Simulator, SimulatorOptions
+from tests.conftest import scm_export
 
 Answer = tuple[int, dict[str, str], bytes]
 Respond = Callable[[str, str, dict[str, str]], Answer]
@@ -256,3 +258,158 @@ def test_a_total_the_rows_never_reach_ends_at_the_first_empty_page(
     assert len(listing) <= 3 + 2 * 32
     with pipeline.sql_client() as client:
         assert client.execute_sql("SELECT count(*) FROM certificates") == [(100,)]
+
+
+# -- every request is bounded ---------------------------------------------------------------------
+
+
+class _Drip(BaseHTTPRequestHandler):
+    """Announces a body and sends it a byte at a time, slower than any deadline."""
+
+    protocol_version = "HTTP/1.1"
+    requests_seen: ClassVar[list[str]] = []
+    release = threading.Event()
+
+    def do_GET(self) -> None:
+        type(self).requests_seen.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        for byte in b'{"certificates": [' * 10_000:
+            if type(self).release.wait(0.05):
+                return
+            try:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            except OSError:  # the client gave up: the point of the test
+                return
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet."""
+
+
+def test_a_dripping_body_meets_the_deadline(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        source = scm_source(credentials={"auth_token": "t" * 32}, endpoint=url,
+                            request_timeout_seconds=1, max_attempts=2, backoff_seconds=0)  # fmt: skip
+        with pytest.raises(ScmAccountsFailed) as failed:
+            load(_pipeline(tmp_path), source.with_resources("certificates"))
+    finally:
+        _Drip.release.set()
+        server.shutdown()
+        server.server_close()
+    assert len(_Drip.requests_seen) == 2  # each attempt cut at its deadline, then given up
+    assert str(failed.value) == (
+        f"GET {url}/v3/scm/certificates failed after 2 attempts: the whole answer did not arrive"
+        " within 1 s"
+    )
+
+
+def test_a_body_beyond_the_size_cap_is_refused(tmp_path: Path) -> None:
+    huge = b'{"certificates": [], "total_count": 0, "padding": "' + b"x" * (9 * 2**20) + b'"}'
+    with hostile(_raw(huge)) as odd:
+        source = scm_source(credentials={"auth_token": "t" * 32}, endpoint=odd.url)
+        with pytest.raises(ScmAccountsFailed) as failed:
+            load(_pipeline(tmp_path), source.with_resources("certificates"))
+    assert str(failed.value) == (
+        f"GET {odd.url}/v3/scm/certificates answered more than 8 MB: far beyond any page the API"
+        " documents"
+    )
+
+
+# -- secrets are never stored, even when a server echoes them -------------------------------------
+
+
+def _echo(method: str, path: str, headers: dict[str, str]) -> Answer:
+    """Echoes the credentials it received: in error_msg (CSR list) and in an HTML page."""
+    echoed = headers.get("x-auth-token") or headers.get("x-security-token", "")
+    if path.startswith("/v3/scm/csr"):
+        return _json(401, {"error_code": "APIG.0301", "error_msg": f"bad token {echoed}"})
+    return 403, {"Content-Type": "text/html"}, f"<html>denied for {echoed}</html>".encode()
+
+
+@pytest.mark.parametrize("way", ["auth_token", "temporary_access_key"])
+def test_secrets_a_server_echoes_are_stored_nowhere(tmp_path: Path, way: str) -> None:
+    from tests.test_secrets import file_texts, warehouse_text
+
+    token, secret, security = (
+        "echoed-token-0123456789abcdef",
+        "sk-0123456789abcdef",
+        "st-9876543210",
+    )
+    with Simulator(Dataset.generate(8, 2, seed=3)) as sim, hostile(_echo) as odd:
+        credentials = (
+            {"AUTH_TOKEN": token} if way == "auth_token"
+            else {"ACCESS_KEY": "AKECHO0123", "SECRET_KEY": secret, "SECURITY_TOKEN": security}
+        )  # fmt: skip
+        env = {
+            "SOURCES__SCM_SOURCE__ACCOUNTS": '["good", "odd"]',
+            "SOURCES__SCM_SOURCE__GOOD__ENDPOINT": sim.url,
+            "SOURCES__SCM_SOURCE__GOOD__CREDENTIALS__AUTH_TOKEN": sim.token,
+            "SOURCES__SCM_SOURCE__ODD__ENDPOINT": odd.url,
+            **{f"SOURCES__SCM_SOURCE__ODD__CREDENTIALS__{k}": v for k, v in credentials.items()},
+            "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "echo.duckdb"),
+            "RUNTIME__LOG_LEVEL": "DEBUG",
+        }
+        result = scm_export("-v", "run", cwd=tmp_path, env=env)
+    assert result.returncode == 1, result.stderr
+    assert "answered HTTP 401" in result.stderr and "bad token ***" in result.stderr
+    assert "answered HTTP 403" in result.stderr and "denied for ***" in result.stderr
+    files, warehouse = file_texts(tmp_path), warehouse_text(tmp_path / "echo.duckdb")
+    assert "bad token ***" in warehouse  # the sync log keeps the error, masked
+    for value in (token, secret, security):
+        assert value not in result.stdout + result.stderr and value not in warehouse
+        assert not [path for path, text in files.items() if value.encode() in text]
+
+
+# -- resources and concurrent runs ----------------------------------------------------------------
+
+
+def test_descriptors_do_not_grow_with_the_number_of_accounts(tmp_path: Path) -> None:
+    """200 accounts under `ulimit -n 256`: each account's connections close when it is done."""
+    tokens = {f"token-{n:03d}-0123456789abcdef": Dataset.generate(3, 1, seed=n) for n in range(200)}
+    with Simulator(Dataset.generate(1, 1), accounts=tokens) as sim:
+        aliases = [f"a{n:03d}" for n in range(200)]
+        env = {"SOURCES__SCM_SOURCE__ACCOUNTS": json.dumps(aliases),
+               "SOURCES__SCM_SOURCE__ENDPOINT": sim.url,
+               "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "many.duckdb")}  # fmt: skip
+        for alias, token in zip(aliases, tokens, strict=True):
+            env[f"SOURCES__SCM_SOURCE__{alias.upper()}__CREDENTIALS__AUTH_TOKEN"] = token
+        result = subprocess.run(
+            ["bash", "-c", 'ulimit -n 256 && exec "$0" -m scm_export.cli run', sys.executable],
+            cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
+            env={**{k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")},
+                 "DLT_DATA_DIR": str(tmp_path / "dlt"), **env},
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count(" rows  (API total") == 400
+
+
+def test_a_second_run_of_a_pipeline_stops_at_once_and_the_first_loads(tmp_path: Path) -> None:
+    dataset = Dataset.generate(certificates=300, csrs=5, seed=8)
+    hold = threading.Event()
+    with Simulator(dataset, SimulatorOptions(hold_after_first=hold)) as sim:
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__"))},
+               "DLT_DATA_DIR": str(tmp_path / "dlt"), "SOURCES__SCM_SOURCE__MAX_CONCURRENCY": "1",
+               "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token}  # fmt: skip
+        command = [sys.executable, "-m", "scm_export.cli", "run", "--endpoint", sim.url]
+        first = subprocess.Popen(command, cwd=tmp_path, env=env, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        assert sim.wait_for_requests(1, timeout=60)  # the first run holds the pipeline now
+        second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
+                                timeout=120, check=False)  # fmt: skip
+        hold.set()
+        stdout, stderr = first.communicate(timeout=300)
+    lock = tmp_path / "dlt" / "pipelines" / "scm_export" / "scm_export.lock"
+    assert (second.returncode, second.stderr) == (1, (
+        f"scm-export: error: another run holds pipeline 'scm_export' ({lock}): wait for it to"
+        " finish, or give this run another --pipeline-name\n"
+    ))  # fmt: skip
+    assert first.returncode == 0, stderr
+    listed = sum(r.owned_by_self for r in dataset.certificates)
+    assert f"certificates       {listed} rows" in stdout

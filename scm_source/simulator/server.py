@@ -64,6 +64,9 @@ class SimulatorOptions:
     token_lifetime_seconds: float = 86_400.0
     revoke_tokens_at_request: int | None = None  # the Nth SCM request finds its token revoked
     outage_from_request: int | None = None  # the Nth SCM request and all after it get a 503
+    # Every request after the first waits until this is set: a run held mid-extract, for tests
+    # of what happens meanwhile (a second run, a signal).
+    hold_after_first: threading.Event | None = None
     # Each page after the first starts with this many rows of the page before, as when objects
     # are added at the head of the listing while a client pages through it.
     repeat_rows: int = 0
@@ -170,6 +173,9 @@ class Simulator:
                 status, extra_headers, answer = self._churn(query)
             else:
                 time.sleep(self.options.latency_seconds + extra)
+                hold = self.options.hold_after_first
+                if hold is not None and self.requests:
+                    hold.wait()
                 status, extra_headers, answer = self._scm(
                     method, path, parts.query, headers, over_limit, roll
                 )
