@@ -20,6 +20,7 @@ from typing import Any
 
 import dlt
 from dlt.common.configuration.exceptions import ConfigurationException
+from dlt.common.configuration.providers.toml import TomlProviderReadException
 from rich.console import Console
 
 from scm_source import ScmAccountsFailed, ScmConfigError, ScmError, load, scm_source
@@ -84,6 +85,8 @@ def _report_failure(exc: BaseException) -> int:
     config = next((error for error in chain if isinstance(error, ConfigurationException)), None)
     shown = ours or config or chain[-1]
     line = (str(shown).strip().splitlines() or [type(shown).__name__])[0]
+    if isinstance(shown, TomlProviderReadException):  # its first line names no reason
+        line = " ".join(str(shown).split())
     print(f"scm-export: error: {line}", file=sys.stderr)
     usage = isinstance(ours, ScmConfigError) or (ours is None and config is not None)
     return EXIT_USAGE if usage else EXIT_FAILED

@@ -18,6 +18,7 @@ import dlt
 import sqlglot
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlglot import exp
 
 from scm_source.errors import ScmConfigError
@@ -103,7 +104,7 @@ def print_text(report: Report, console: Console, limit: int = 15) -> None:
         for column in section.columns:
             table.add_column(column)
         for row in section.rows[:limit]:
-            table.add_row(*(_text(value) for value in row))
+            table.add_row(*(Text(_printable(_text(value))) for value in row))
         if len(section.rows) > limit:
             table.caption = f"… and {len(section.rows) - limit} more"
         console.print(table)
@@ -167,6 +168,14 @@ def _weekly_chart_svg(counts: list[int]) -> str:
     pyplot.close(figure)
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]
+
+
+def _printable(text: str) -> str:
+    """API text shown as text: control characters (an escape sequence in a name) written out,
+    never sent to the terminal; `Text` keeps rich from reading `[link=...]` as markup."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def _text(value: Any) -> str:

@@ -99,7 +99,7 @@ _INT64 = range(-(2**63), 2**63)
 
 def _check_types(item: dict[str, Any], checks: _Checks) -> None:
     """Exact types (JSON gives no subclasses), which also tells a bool from a whole number;
-    and values the warehouse column can hold (int64, UTF-8 without lone surrogates)."""
+    and values the warehouse column can hold (int64; UTF-8 without lone surrogates or NUL)."""
     for name, kind, description in checks:
         value = item.get(name)
         if value is None:
@@ -108,14 +108,18 @@ def _check_types(item: dict[str, Any], checks: _Checks) -> None:
             raise ScmResponseError(
                 f"field `{name}` of object id={item.get('id')!r} is {value!r}, not {description}"
             )
-        if (kind is int and value not in _INT64) or (kind is str and not _is_utf8(value)):
+        if (kind is int and value not in _INT64) or (kind is str and not _storable(value)):
             raise ScmResponseError(
                 f"field `{name}` of object id={item.get('id')!r} is {value!r:.80}, which no"
                 " warehouse column of its type can hold"
             )
 
 
-def _is_utf8(text: str) -> bool:
+def _storable(text: str) -> bool:
+    """UTF-8 without NUL: what every warehouse's text holds (PostgreSQL's holds no NUL, and its
+    loader would drop it silently, so a NUL fails the account on every destination alike)."""
+    if "\x00" in text:
+        return False
     if text.isascii():
         return True
     try:

@@ -201,6 +201,7 @@ DEEP = b'{"certificates": [' + b"[" * 200_000 + b"]" * 200_000 + b'], "total_cou
 FAILING = [
     ("int64", _listing([_certificate(1, domain_count=2**70)]), "field `domain_count` of object id='scs0000000000001' is 1180591620717411303424, which no warehouse column"),
     ("surrogate", _raw(b'{"certificates": [{"id": "scs1", "name": "a\\ud800b"}], "total_count": 1}'), "field `name` of object id='scs1' is 'a\\ud800b', which no warehouse column"),
+    ("nul", _listing([_certificate(1, name="a\x00b")]), "field `name` of object id='scs0000000000001' is 'a\\x00b', which no warehouse column"),
     ("nested", _raw(DEEP), "GET /v3/scm/certificates: an answer could not be loaded (RecursionError"),
     ("deep field", _listing([_certificate(1, extra=json.loads("[" * 300 + "]" * 300))]), "GET /v3/scm/certificates: an answer could not be loaded ("),
     ("more rows than limit", _listing([_certificate(i) for i in range(60)], page=60), "answer has 60 rows, more than the limit"),

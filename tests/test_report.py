@@ -140,3 +140,21 @@ def test_views_command_reinstalls_with_a_new_threshold(loaded: tuple[Path, Datas
     )
     result = scm_export("views", "--expiring-within-days", "45", cwd=folder)
     assert result.returncode == 0 and "Installed 8 views in scm" in result.stdout
+
+
+def test_terminal_report_shows_api_text_as_text(tmp_path: Path) -> None:
+    """A name with rich markup and a terminal escape reaches the terminal as characters."""
+    dataset = Dataset.generate(certificates=40, csrs=1, seed=2)
+    expiring = next(
+        record for record in listed(dataset)
+        if record.api["status"] in VALID
+        and timedelta(0) < record.expires_at - datetime.now(timezone.utc) < timedelta(days=20)
+    )  # fmt: skip
+    expiring.api["name"] = "[link=http://evil.example]x[/link]\x1b[31mred"
+    with Simulator(dataset) as simulator:
+        env = {"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": simulator.token}
+        assert scm_export("run", "--endpoint", simulator.url, cwd=tmp_path, env=env).returncode == 0
+    result = scm_export("report", cwd=tmp_path, env={"COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "[link=http://evil.example]x[/link]\\x1b[31mred" in result.stdout
+    assert "\x1b" not in result.stdout
