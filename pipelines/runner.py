@@ -17,6 +17,8 @@ from dlt.common.typing import TSecretStrValue
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
+from scm_source.runs import ATOMIC_DUCKDB
+
 logger = logging.getLogger(__name__)
 
 PIPELINE_NAME = "scm_export"
@@ -55,7 +57,7 @@ def destination(name: str, pipeline_name: str, duckdb_path: Path | None = None) 
         credentials = DuckDbCredentials(
             str(path), global_config={"memory_limit": DUCKDB_MEMORY_LIMIT}
         )
-        return dlt.destinations.duckdb(credentials=credentials)
+        return dlt.destinations.duckdb(credentials=credentials, **ATOMIC_DUCKDB)
     if name == "postgres":
         return _postgres()
     return Destination.from_reference(name)

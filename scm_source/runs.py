@@ -38,6 +38,10 @@ from scm_source.views import (
 logger = logging.getLogger(__name__)
 
 LOCK_FILE = "scm_export.lock"
+# dlt's DuckDB factory leaves `supports_transactions` unset, so a merge's DELETE and INSERT commit
+# one by one: a kill between them leaves the snapshot empty. Declared, each merge job runs in one
+# transaction, as it does on PostgreSQL.
+ATOMIC_DUCKDB = {"supports_transactions": True}
 DUCKDB_FILE_STATE = "duckdb_database"  # the local state key dlt reads a pipeline's file from
 
 
@@ -173,6 +177,8 @@ def load(
     """One run as `scm-export run` does it: the pipeline held, stale packages dropped, the
     source loaded, then `finish`. Raises `ScmAccountsFailed` after the other accounts loaded."""
     validate_days(expiring_within_days)
+    if destination_kind(pipeline) == "duckdb":
+        pipeline.destination.caps_params.update(ATOMIC_DUCKDB)
     with run_lock(pipeline), _quiet_about_chosen_writer():
         prepare(pipeline)
         run_options.setdefault("loader_file_format", loader_file_format(pipeline))
