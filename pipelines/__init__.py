@@ -10,3 +10,7 @@ os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 # The command's defaults hold wherever it runs (not only where .dlt/config.toml is read); an
 # environment variable set by the user still wins.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+# dlt logs every retried or failed load job with its traceback (hundreds of lines when the
+# warehouse goes away mid-load); the command reports a failure in one line instead. `-v` (or
+# RUNTIME__LOG_LEVEL) brings dlt's log back.
+os.environ.setdefault("RUNTIME__LOG_LEVEL", "CRITICAL")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import shutil
 import signal
@@ -48,6 +49,8 @@ _DATASET_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.verbose:
+        os.environ["RUNTIME__LOG_LEVEL"] = "DEBUG"
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -1,0 +1,106 @@
+"""Real faults around the warehouse: PostgreSQL's connection cut mid-load (by a TCP forwarder the
+test owns, so the shared server keeps serving the other tests)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import psycopg2
+
+from scm_source.simulator import Dataset, Simulator
+from tests.conftest import POSTGRES_DSN
+
+
+class CuttingForwarder:
+    """Forwards loopback connections to PostgreSQL until `cut_after` bytes went upstream, then
+    closes every connection and refuses new ones: the server gone mid-load."""
+
+    def __init__(self, cut_after: int) -> None:
+        self.cut_after = cut_after
+        self.upstream_bytes = 0
+        self.cut = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.cut.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", 5432))
+            with self._lock:
+                self._sockets += [client, server]
+            threading.Thread(target=self._pipe, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, False), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, target: socket.socket, upstream: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+                if upstream:
+                    with self._lock:
+                        self.upstream_bytes += len(data)
+                        over = self.upstream_bytes > self.cut_after
+                    if over:
+                        self.close()
+                        return
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.cut.set()
+        self.listener.close()
+        with self._lock:
+            for sock in self._sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+
+
+def test_postgres_gone_mid_load_is_one_line_and_leaves_the_tables(tmp_path: Path) -> None:
+    schema = f"scm_cut_{uuid.uuid4().hex[:8]}"
+    first, second = Dataset.generate(400, 20, seed=1), Dataset.generate(3000, 200, seed=2)
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("SOURCES__", "DESTINATION__"))}  # fmt: skip
+    env["DLT_DATA_DIR"] = str(tmp_path / "dlt")
+    command = [sys.executable, "-m", "scm_export.cli", "run", "--destination", "postgres",
+               "--dataset-name", schema]  # fmt: skip
+    try:
+        with Simulator(first) as sim:
+            env |= {"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token,
+                    "DESTINATION__POSTGRES__CREDENTIALS": POSTGRES_DSN}  # fmt: skip
+            loaded = subprocess.run([*command, "--endpoint", sim.url], cwd=tmp_path, env=env,
+                                    capture_output=True, text=True, check=False)  # fmt: skip
+            assert loaded.returncode == 0, loaded.stderr
+        forwarder = CuttingForwarder(cut_after=400_000)
+        cut_dsn = POSTGRES_DSN.replace("127.0.0.1:5432", f"127.0.0.1:{forwarder.port}")
+        with Simulator(second) as sim:
+            env |= {"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token,
+                    "DESTINATION__POSTGRES__CREDENTIALS": cut_dsn}  # fmt: skip
+            result = subprocess.run([*command, "--endpoint", sim.url], cwd=tmp_path, env=env,
+                                    capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
+        forwarder.close()
+        assert forwarder.upstream_bytes > 400_000  # the cut did happen, mid-load
+        assert result.returncode == 1
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("scm-export: error: "), result.stderr[-3000:]
+        with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM {schema}.certificates")
+            ids = {row[0] for row in cursor.fetchall()}
+        assert ids == {r.api["id"] for r in first.certificates if r.owned_by_self}
+    finally:
+        with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+            for name in (schema, f"{schema}_staging"):
+                cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
