@@ -90,6 +90,12 @@ def _api_bool(value: bool) -> str:
 def validate_endpoint(endpoint: str, setting: str = "endpoint") -> str:
     """Any base URL is accepted (regional, sovereign, a proxy, the simulator) if it is http(s)."""
     parts = urlsplit(str(endpoint).strip())
+    if "@" in parts.netloc:
+        raise ScmConfigError(
+            f"{setting} carries user:password@: dlt would keep it in its trace, and it would go to"
+            " every host; give a proxy's credentials in HTTPS_PROXY (sources.scm_source."
+            f"{setting})"
+        )
     malformed = not parts.hostname or any(char.isspace() for char in parts.netloc)
     if parts.scheme not in ("http", "https") or malformed or parts.query or parts.fragment:
         example = DEFAULT_ENDPOINT if setting == "endpoint" else "https://iam.myhuaweicloud.com"

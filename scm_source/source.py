@@ -23,7 +23,7 @@ from dlt.sources import DltResource
 from scm_source.accounts import Account, resolve_accounts
 from scm_source.auth import ScmCredentials, make_auth
 from scm_source.client import ScmClient
-from scm_source.errors import ScmError, ScmResponseError
+from scm_source.errors import ScmConfigError, ScmError, ScmResponseError
 from scm_source.paging import PagingReport, fetch_page, walk_pages
 from scm_source.retry import RetryPolicy
 from scm_source.rows import Row, certificate_row, csr_row, stamp, to_arrow
@@ -90,6 +90,11 @@ def scm_source(
     account aliases configured in sections of their own (see accounts.py), or mappings with
     `alias`, `credentials` and `endpoint`."""
     configured = dlt.config.get("sources.scm_source.accounts", list)
+    if any(isinstance(entry, dict) and "credentials" in entry for entry in configured or []):
+        raise ScmConfigError(
+            "accounts holds credentials: dlt keeps that setting in its trace in clear; give each"
+            " account's credentials in [sources.scm_source.<alias>.credentials] (secrets.toml)"
+        )
     check_setting_names(SETTINGS, CREDENTIAL_FIELDS, _aliases(accounts) + _aliases(configured))
     paging = PagingSettings(page_size=page_size, offset_mode=offset_mode)
     zone = validate_zone(expire_time_zone)

@@ -414,3 +414,24 @@ def test_a_second_run_of_a_pipeline_stops_at_once_and_the_first_loads(tmp_path: 
     assert first.returncode == 0, stderr
     listed = sum(r.owned_by_self for r in dataset.certificates)
     assert f"certificates       {listed} rows" in stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "line"),
+    [
+        ({}, ["--endpoint", "http://user:Pr0xyPassw0rd@127.0.0.1:9"],
+         "endpoint carries user:password@: dlt would keep it in its trace, and it would go to every host; give a proxy's credentials in HTTPS_PROXY (sources.scm_source.endpoint)"),
+        ({"SOURCES__SCM_SOURCE__ACCOUNTS": '[{"alias": "a", "credentials": {"auth_token": "Pr0xyPassw0rd-in-config"}}]'}, [],
+         "accounts holds credentials: dlt keeps that setting in its trace in clear; give each account's credentials in [sources.scm_source.<alias>.credentials] (secrets.toml)"),
+    ],
+)  # fmt: skip
+def test_secrets_in_plain_settings_are_refused_and_stored_nowhere(
+    tmp_path: Path, env: dict[str, str], args: list[str], line: str
+) -> None:
+    from tests.test_secrets import file_texts
+
+    env = env or {"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": "t" * 32}
+    result = scm_export("run", *args, cwd=tmp_path, env=env)
+    assert (result.returncode, result.stderr) == (2, f"scm-export: error: {line}\n")
+    assert "Pr0xyPassw0rd" not in result.stdout
+    assert not [path for path, text in file_texts(tmp_path).items() if b"Pr0xyPassw0rd" in text]
