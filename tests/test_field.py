@@ -15,7 +15,7 @@ import dlt
 import duckdb
 import psycopg2
 import pytest
-from scm_export.runner import DUCKDB_MEMORY_LIMIT, destination
+from scm_export.runner import DUCKDB_SETTINGS, destination
 
 from scm_source import ScmAccountsFailed, finish, load, scm_source
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
@@ -98,7 +98,8 @@ def test_report_of_an_unknown_pipeline_creates_no_file(tmp_path: Path) -> None:
 def test_the_commands_defaults_do_not_depend_on_the_folder(tmp_path: Path) -> None:
     """What .dlt/config.toml used to set only where it was read."""
     credentials = destination("duckdb", "any", tmp_path / "x.duckdb").config_params["credentials"]
-    assert credentials.global_config == {"memory_limit": DUCKDB_MEMORY_LIMIT}
+    assert credentials.global_config == {"memory_limit": "128MB", "preserve_insertion_order": False}
+    assert credentials.global_config == DUCKDB_SETTINGS
     probe = subprocess.run(
         [sys.executable, "-c", "import scm_export.cli, dlt; print(dlt.config['runtime.dlthub_telemetry'])"],
         cwd=tmp_path, capture_output=True, text=True, check=True,
