@@ -16,7 +16,7 @@ import fcntl
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,12 @@ from typing import Any
 import dlt
 from dlt.common.pipeline import LoadInfo
 from dlt.common.storages import LoadStorage
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from scm_source.accounts import DEFAULT_ALIAS
 from scm_source.errors import ScmAccountsFailed, ScmError
-from scm_source.sync import FAILED
+from scm_source.sync import FAILED, LOADED
+from scm_source.tables import SYNC_LOG
 from scm_source.views import (
     DEFAULT_EXPIRING_WITHIN_DAYS,
     has_certificates,
@@ -122,6 +124,30 @@ def prepare(pipeline: dlt.Pipeline) -> None:
             "dropping load packages left by an earlier failed run of %s", pipeline.pipeline_name
         )
         pipeline.drop_pending_packages()
+        if pipeline.default_schema_name and SYNC_LOG in pipeline.default_schema.tables:
+            settle_sync_log(pipeline, "an earlier run stopped before its load was complete")
+
+
+def settle_sync_log(pipeline: dlt.Pipeline, reason: str, load_ids: Sequence[str] = ()) -> None:
+    """Marks `failed` the sync log rows of loads that did not land: the sync log is appended by
+    a job of its own, so it can land while a merge of the same load fails. `load_ids` names the
+    loads; without them, every load missing from dlt's `_dlt_loads` (which dlt writes only once
+    a load is complete) is settled. Best effort: a destination that is gone cannot be told."""
+    try:
+        with pipeline.sql_client() as client:
+            sync_log = client.make_qualified_table_name(SYNC_LOG)
+            if load_ids:
+                which = "_dlt_load_id IN (" + ", ".join(["%s"] * len(load_ids)) + ")"
+            else:
+                loads = client.make_qualified_table_name(pipeline.default_schema.loads_table_name)
+                which = f"_dlt_load_id NOT IN (SELECT load_id FROM {loads} WHERE status = 0)"
+            client.execute_sql(
+                f"UPDATE {sync_log} SET outcome = %s, error = %s WHERE outcome = %s AND {which}",
+                FAILED, f"the load did not complete: {reason}"[:500], LOADED, *load_ids,
+            )  # fmt: skip
+    except Exception as error:  # noqa: BLE001 - the failure being reported matters more
+        # the next run settles it: the failed load's package is still pending then
+        logger.info("could not mark the sync log of a failed load yet: %s", error)
 
 
 def drop_completed_packages(pipeline: dlt.Pipeline, info: LoadInfo) -> None:
@@ -141,6 +167,8 @@ def finish(
     """After `pipeline.run(source)`: (re)installs the SQL views once the dataset has
     certificates, drops the loaded packages, then raises `ScmAccountsFailed` if an account's
     list did not load (the others did)."""
+    if info.has_failed_jobs:
+        settle_sync_log(pipeline, "a load job failed", info.loads_ids)
     info.raise_on_failed_jobs()
     if has_certificates(pipeline):
         install_views(pipeline, expiring_within_days)
@@ -182,5 +210,10 @@ def load(
     with run_lock(pipeline), _quiet_about_chosen_writer():
         prepare(pipeline)
         run_options.setdefault("loader_file_format", loader_file_format(pipeline))
-        info = pipeline.run(source, **run_options)
+        try:
+            info = pipeline.run(source, **run_options)
+        except PipelineStepFailed as failed:
+            if failed.step == "load":
+                settle_sync_log(pipeline, str(failed.exception).strip().splitlines()[0])
+            raise
         return finish(pipeline, source, info, expiring_within_days)

@@ -99,6 +99,64 @@ def test_postgres_gone_mid_load_is_one_line_and_leaves_the_tables(tmp_path: Path
             cursor.execute(f"SELECT id FROM {schema}.certificates")
             ids = {row[0] for row in cursor.fetchall()}
         assert ids == {r.api["id"] for r in first.certificates if r.owned_by_self}
+        # the next run, with the warehouse back, settles what the cut run's sync log said
+        with Simulator(second) as sim:
+            env |= {"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token,
+                    "DESTINATION__POSTGRES__CREDENTIALS": POSTGRES_DSN}  # fmt: skip
+            again = subprocess.run([*command, "--endpoint", sim.url], cwd=tmp_path, env=env,
+                                   capture_output=True, text=True, check=False)  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*) FROM {schema}.sync_log WHERE outcome = 'loaded' AND"
+                f" _dlt_load_id NOT IN (SELECT load_id FROM {schema}._dlt_loads)"
+            )
+            assert cursor.fetchone() == (0,)
+    finally:
+        with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+            for name in (schema, f"{schema}_staging"):
+                cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def test_a_load_that_fails_leaves_its_sync_log_saying_failed(tmp_path: Path) -> None:
+    """The sync log is appended by a job of its own: when a merge of the same load fails (here a
+    trigger refuses it, on the real PostgreSQL), its rows must not say `loaded`."""
+    import dlt
+    import pytest
+
+    from scm_source import load, scm_source
+
+    schema = f"scm_settle_{uuid.uuid4().hex[:8]}"
+    dataset = Dataset.generate(40, 4, seed=6)
+    try:
+        with Simulator(dataset) as sim:
+            pipeline = dlt.pipeline("settle", destination=dlt.destinations.postgres(POSTGRES_DSN),
+                                    dataset_name=schema, pipelines_dir=str(tmp_path))  # fmt: skip
+            load(pipeline, scm_source(credentials={"auth_token": sim.token}, endpoint=sim.url))
+            with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+                cursor.execute(f"SELECT id FROM {schema}.certificates")
+                before = {row[0] for row in cursor.fetchall()}
+                cursor.execute(
+                    f"CREATE FUNCTION {schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                    " $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;"
+                    f" CREATE TRIGGER refuse BEFORE INSERT ON {schema}.certificates"
+                    f" FOR EACH ROW EXECUTE FUNCTION {schema}.refuse()"
+                )
+            dataset.churn(6, seed=1)
+            with pytest.raises(Exception, match="refused by the test"):
+                load(pipeline, scm_source(credentials={"auth_token": sim.token}, endpoint=sim.url))
+        with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM {schema}.certificates")
+            assert {row[0] for row in cursor.fetchall()} == before
+            cursor.execute(f"SELECT _dlt_load_id, outcome, error FROM {schema}.sync_log"
+                           " ORDER BY started_at")  # fmt: skip
+            rows = cursor.fetchall()
+            cursor.execute(f"SELECT load_id FROM {schema}._dlt_loads")
+            landed = {row[0] for row in cursor.fetchall()}
+        assert [outcome for _, outcome, _ in rows] == ["loaded", "loaded", "failed", "failed"]
+        for load_id, outcome, error in rows:
+            assert (load_id in landed) == (outcome == "loaded")
+            assert outcome == "loaded" or error.startswith("the load did not complete: ")
     finally:
         with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
             for name in (schema, f"{schema}_staging"):
