@@ -435,3 +435,23 @@ def test_secrets_in_plain_settings_are_refused_and_stored_nowhere(
     assert (result.returncode, result.stderr) == (2, f"scm-export: error: {line}\n")
     assert "Pr0xyPassw0rd" not in result.stdout
     assert not [path for path, text in file_texts(tmp_path).items() if b"Pr0xyPassw0rd" in text]
+
+
+def test_a_total_that_keeps_growing_buys_no_more_than_the_docs_bound(tmp_path: Path) -> None:
+    """Every page full of new rows and a total always one page ahead: the walk stops at twice
+    the pages the docs' 10,000 rows need, instead of paging forever."""
+    served = {"pages": 0}
+
+    def growing(method: str, path: str, headers: dict[str, str]) -> Answer:
+        if path.startswith("/v3/scm/csr"):
+            return _json(200, {"csr_list": [], "total": 0})
+        served["pages"] += 1
+        page = served["pages"]
+        rows = [_certificate(page * 100 + i) for i in range(50)]
+        return _json(200, {"certificates": rows, "total_count": (page + 1) * 50})
+
+    with hostile(growing) as odd:
+        pipeline = _pipeline(tmp_path)
+        load(pipeline, scm_source(credentials={"auth_token": "t" * 32}, endpoint=odd.url,
+                                  offset_mode="record"))  # fmt: skip
+    assert served["pages"] == 2 * 10_000 // 50 + 2

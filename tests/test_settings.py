@@ -126,3 +126,15 @@ def test_cli_bad_input_exits_2_with_one_line_and_writes_nothing(
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out.duckdb").exists()
     assert sim.requests == []
+
+
+def test_a_broken_config_toml_is_one_line_with_its_reason(tmp_path: Path) -> None:
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "config.toml").write_text("[sources.scm_source\npage_size = 20\n")
+    result = scm_export("run", "--endpoint", "http://127.0.0.1:9", cwd=tmp_path,
+                        env={"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": "t" * 32})  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(
+        "scm-export: error: A problem encountered when loading config.toml"
+    )
+    assert "Unexpected character" in result.stderr and not list(tmp_path.glob("*.duckdb"))
