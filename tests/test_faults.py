@@ -76,20 +76,19 @@ def test_postgres_gone_mid_load_is_one_line_and_leaves_the_tables(tmp_path: Path
     env["DLT_DATA_DIR"] = str(tmp_path / "dlt")
     command = [sys.executable, "-m", "scm_export.cli", "run", "--destination", "postgres",
                "--dataset-name", schema]  # fmt: skip
+
+    def run(dataset: Dataset, dsn: str) -> subprocess.CompletedProcess[str]:
+        with Simulator(dataset) as sim:
+            env.update({"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token,
+                        "DESTINATION__POSTGRES__CREDENTIALS": dsn})  # fmt: skip
+            return subprocess.run([*command, "--endpoint", sim.url], cwd=tmp_path, env=env,
+                                  capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
+
     try:
-        with Simulator(first) as sim:
-            env |= {"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token,
-                    "DESTINATION__POSTGRES__CREDENTIALS": POSTGRES_DSN}  # fmt: skip
-            loaded = subprocess.run([*command, "--endpoint", sim.url], cwd=tmp_path, env=env,
-                                    capture_output=True, text=True, check=False)  # fmt: skip
-            assert loaded.returncode == 0, loaded.stderr
+        loaded = run(first, POSTGRES_DSN)
+        assert loaded.returncode == 0, loaded.stderr
         forwarder = CuttingForwarder(cut_after=400_000)
-        cut_dsn = POSTGRES_DSN.replace("127.0.0.1:5432", f"127.0.0.1:{forwarder.port}")
-        with Simulator(second) as sim:
-            env |= {"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token,
-                    "DESTINATION__POSTGRES__CREDENTIALS": cut_dsn}  # fmt: skip
-            result = subprocess.run([*command, "--endpoint", sim.url], cwd=tmp_path, env=env,
-                                    capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
+        result = run(second, POSTGRES_DSN.replace("127.0.0.1:5432", f"127.0.0.1:{forwarder.port}"))
         forwarder.close()
         assert forwarder.upstream_bytes > 400_000  # the cut did happen, mid-load
         assert result.returncode == 1
@@ -100,11 +99,7 @@ def test_postgres_gone_mid_load_is_one_line_and_leaves_the_tables(tmp_path: Path
             ids = {row[0] for row in cursor.fetchall()}
         assert ids == {r.api["id"] for r in first.certificates if r.owned_by_self}
         # the next run, with the warehouse back, settles what the cut run's sync log said
-        with Simulator(second) as sim:
-            env |= {"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token,
-                    "DESTINATION__POSTGRES__CREDENTIALS": POSTGRES_DSN}  # fmt: skip
-            again = subprocess.run([*command, "--endpoint", sim.url], cwd=tmp_path, env=env,
-                                   capture_output=True, text=True, check=False)  # fmt: skip
+        again = run(second, POSTGRES_DSN)
         assert again.returncode == 0, again.stderr
         with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
             cursor.execute(
