@@ -25,6 +25,10 @@ from dlt.common.configuration.providers.toml import TomlProviderReadException
 from rich.console import Console
 
 from scm_source import ScmAccountsFailed, ScmConfigError, ScmError, load, scm_source
+from scm_source.auth import ScmCredentials
+from scm_source.destinations import destination_kind
+from scm_source.lists import LIST_NAMES
+from scm_source.paging import DOCS_MAX_OFFSET, MAX_TOTAL
 from scm_source.runs import last_sync
 from scm_source.simulator import DEFAULT_TOKEN, Dataset, Simulator, SimulatorOptions
 from scm_source.sync import LOADED
@@ -40,7 +44,6 @@ from .runner import (
     make_pipeline,
 )
 
-RESOURCES = ("certificates", "csr_list")
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 DEMO_PIPELINE = "scm_demo"
 _PIPELINE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
@@ -112,6 +115,18 @@ def run_command(args: argparse.Namespace) -> int:
     return _load_and_summarise(pipeline, source, args.expiring_within_days, target.where)
 
 
+def run_script(pipeline: dlt.Pipeline) -> int:
+    """`scm-export run` for the pipeline a plain dlt script declares (scm_pipeline.py)."""
+    return main(
+        [
+            "run",
+            *("--pipeline-name", pipeline.pipeline_name),
+            *("--dataset-name", pipeline.dataset_name),
+            *("--destination", destination_kind(pipeline) or "duckdb"),
+        ]
+    )
+
+
 def views_command(args: argparse.Namespace) -> int:
     pipeline = _existing_pipeline(args)
     installed = install_views(pipeline, args.expiring_within_days)
@@ -148,7 +163,9 @@ def demo_command(args: argparse.Namespace) -> int:
             f" account, which the API lists by default: owned_by_self) and {len(dataset.csrs)}"
             f" CSRs at {simulator.url}"
         )
-        source = scm_source(credentials={"auth_token": simulator.token}, endpoint=simulator.url)
+        source = scm_source(
+            credentials=ScmCredentials(auth_token=simulator.token), endpoint=simulator.url
+        )
         pipeline = make_pipeline(
             DEMO_PIPELINE, destination("duckdb", DEMO_PIPELINE, path), DATASET_NAME
         )
@@ -156,9 +173,8 @@ def demo_command(args: argparse.Namespace) -> int:
             pipeline, source, DEFAULT_EXPIRING_WITHIN_DAYS, f"DuckDB file {path}"
         )
     with pipeline.sql_client() as client:
-        statuses = client.execute_sql(
-            f"SELECT status, count(*) FROM {DATASET_NAME}.certificates GROUP BY 1 ORDER BY 2 DESC"
-        )
+        by_status = f"SELECT status, count(*) FROM {DATASET_NAME}.certificates GROUP BY 1"
+        statuses = client.execute_sql(f"{by_status} ORDER BY 2 DESC") or []
     print("Certificates by status: " + ", ".join(f"{status} {count}" for status, count in statuses))
     print_text(collect(pipeline, DEFAULT_EXPIRING_WITHIN_DAYS), Console(width=120), limit=5)
     print(f"DuckDB file: {path}")
@@ -176,6 +192,8 @@ def simulate_command(args: argparse.Namespace) -> int:
         tokens=frozenset({args.token}),
         offset_mode=args.offset_mode,
         latency_seconds=args.latency_ms / 1000,
+        max_offset=None if args.unbounded else args.max_offset,
+        max_total=None if args.unbounded else args.max_total,
     )
     simulator = Simulator(dataset, options, port=args.port)
     print(
@@ -261,10 +279,19 @@ def _load_and_summarise(
         print(
             f"{line}{entry['rows']:>8} rows  (API total {entry['api_total']},"
             f" requests: {entry['pages']}, retries: {entry['retries']}, {offsets})"
+            + _unreachable(entry)
         )
     if failure is not None:
         raise failure
     return 0
+
+
+def _unreachable(entry: dict[str, Any]) -> str:
+    """What the sync log says the queries could not reach, if anything."""
+    missing = entry.get("rows_unreachable") or 0
+    if entry.get("unreachable_exact") is False:
+        return f"; the API's total is at its cap: at least {missing} rows unreachable"
+    return f"; {missing} rows unreachable" if missing else ""
 
 
 def _existing_pipeline(args: argparse.Namespace) -> dlt.Pipeline:
@@ -290,11 +317,11 @@ def _existing_pipeline(args: argparse.Namespace) -> dlt.Pipeline:
 
 def _resources(value: str) -> list[str]:
     names = [name.strip() for name in value.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(RESOURCES))
+    unknown = sorted(set(names) - set(LIST_NAMES))
     if unknown or not names:
         raise ScmConfigError(
             f"--resources {value!r}: unknown {', '.join(unknown) or 'empty list'};"
-            f" choose from {', '.join(RESOURCES)}"
+            f" choose from {', '.join(LIST_NAMES)}"
         )
     return names
 
@@ -314,7 +341,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="load SCM into the destination using dlt config")
     _add_pipeline_arguments(run)
     run.add_argument("--endpoint", help="SCM base URL (default from config)")
-    run.add_argument("--resources", default=",".join(RESOURCES), help="comma-separated subset")
+    run.add_argument("--resources", default=",".join(LIST_NAMES), help="comma-separated subset")
     _add_threshold_argument(run)
     run.set_defaults(command=run_command)
 
@@ -325,8 +352,12 @@ def _parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="print or write the certificate report")
     _add_pipeline_arguments(report)
-    report.add_argument("--days", type=int, default=DEFAULT_EXPIRING_WITHIN_DAYS,
-                        help="expiring threshold in days (default 30)")  # fmt: skip
+    report.add_argument(
+        "--days",
+        type=int,
+        default=DEFAULT_EXPIRING_WITHIN_DAYS,
+        help="expiring threshold in days (default 30)",
+    )
     report.add_argument("--html", metavar="FILE", help="write one self-contained HTML page")
     report.set_defaults(command=report_command)
 
@@ -340,13 +371,31 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--port", type=int, default=8080)
     simulate.add_argument("--token", default=DEFAULT_TOKEN)
     simulate.add_argument("--offset-mode", choices=("record", "page"), default="record")
+    simulate.add_argument(
+        "--max-offset",
+        type=int,
+        default=DOCS_MAX_OFFSET,
+        help="refuse offsets past this (default: the current docs' 100)",
+    )
+    simulate.add_argument(
+        "--max-total",
+        type=int,
+        default=MAX_TOTAL,
+        help="list at most this many rows per query (default: the docs' 10000)",
+    )
+    simulate.add_argument(
+        "--unbounded", action="store_true", help="lift both bounds, as the EU docs read"
+    )
     simulate.set_defaults(command=simulate_command)
     return parser
 
 
 def _add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--destination", default="duckdb", choices=DESTINATIONS, help="default: duckdb"
+        "--destination",
+        default="duckdb",
+        choices=sorted(DESTINATIONS),
+        help="the destinations the views are translated for (default: duckdb)",
     )
     parser.add_argument(
         "--duckdb-file",

@@ -37,15 +37,31 @@ class SectionSpec:
 
 _WHAT = ("name", "domain", "status")
 SECTIONS = (
-    SectionSpec("certificates_expiring", "Expiring within {days} days",
-                (*_WHAT, "expire_time", "days_left", "expiry_bucket"), "expire_time"),
-    SectionSpec("certificates_expired", "Expired",
-                (*_WHAT, "expire_time", "days_since_expiry"), "expire_time DESC"),
-    SectionSpec("certificates_revoked", "Revoked or being revoked",
-                (*_WHAT, "revocation_final", "expire_time"), "name"),
-    SectionSpec("certificates_unpassed", "Failed validation (UNPASSED)",
-                ("name", "domain", "type", "brand", "description"), "name"),
-)  # fmt: skip
+    SectionSpec(
+        "certificates_expiring",
+        "Expiring within {days} days",
+        (*_WHAT, "expire_time", "days_left", "expiry_bucket"),
+        "expire_time",
+    ),
+    SectionSpec(
+        "certificates_expired",
+        "Expired",
+        (*_WHAT, "expire_time", "days_since_expiry"),
+        "expire_time DESC",
+    ),
+    SectionSpec(
+        "certificates_revoked",
+        "Revoked or being revoked",
+        (*_WHAT, "revocation_final", "expire_time"),
+        "name",
+    ),
+    SectionSpec(
+        "certificates_unpassed",
+        "Failed validation (UNPASSED)",
+        ("name", "domain", "type", "brand", "description"),
+        "name",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -78,17 +94,20 @@ def collect(pipeline: dlt.Pipeline, days: int) -> Report:
                 .from_(exp.paren(sqlglot.parse_one(inner, read=dialect)).as_("v"))
                 .order_by(order_by)
             )
-            return [tuple(row) for row in client.execute_sql(outer.sql(dialect=dialect))]
+            return [tuple(row) for row in client.execute_sql(outer.sql(dialect=dialect)) or []]
 
         if not client.has_dataset():
             raise ScmConfigError(
                 f"dataset {pipeline.dataset_name!r} does not exist: run a load first"
             )
         sections = [
-            Section(spec.title.format(days=days), spec.columns,
-                    run(spec.view, days, spec.columns, spec.order_by))
+            Section(
+                spec.title.format(days=days),
+                spec.columns,
+                run(spec.view, days, spec.columns, spec.order_by),
+            )
             for spec in SECTIONS
-        ]  # fmt: skip
+        ]
         horizon = run("certificates_expiring", WEEKS * 7, ("days_left",), "days_left")
     weekly = [0] * WEEKS
     for (days_left,) in horizon:

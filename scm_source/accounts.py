@@ -38,7 +38,7 @@ _ALIAS = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 @configspec
 class ScmAccountConfiguration(BaseConfiguration):
-    credentials: ScmCredentials = None
+    credentials: Optional[ScmCredentials] = None
     endpoint: Optional[str] = None
 
 
@@ -46,7 +46,7 @@ class ScmAccountConfiguration(BaseConfiguration):
 class Account:
     alias: str
     endpoint: str
-    credentials: ScmCredentials
+    credentials: ScmCredentials | None  # None: the SDK's environment variables, if any
     section: str  # where its credentials are configured, for error lines
 
     @property
@@ -65,7 +65,7 @@ def resolve_accounts(
     default_endpoint = validate_endpoint(endpoint)
     if not accounts:
         section = ".".join((*SOURCE_SECTIONS, "credentials"))
-        return [Account(DEFAULT_ALIAS, default_endpoint, credentials, section)]  # type: ignore[arg-type]
+        return [Account(DEFAULT_ALIAS, default_endpoint, credentials, section)]
     if isinstance(accounts, str) or not isinstance(accounts, Sequence):
         raise ScmConfigError(
             f'accounts={accounts!r} must be a list of account aliases, e.g. ["prod", "staging"]'

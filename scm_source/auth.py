@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from typing import Optional
+from typing import Any, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 import pendulum
@@ -124,9 +124,10 @@ class PasswordAuth(ScmAuth):
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         with self._lock:
-            if self._token is None or time.monotonic() >= self._renew_at:
-                self._fetch()
-            request.headers["X-Auth-Token"] = self._token  # type: ignore[assignment]
+            token = self._token
+            if token is None or time.monotonic() >= self._renew_at:
+                token = self._fetch()
+            request.headers["X-Auth-Token"] = token
         return request
 
     def renew(self, refused: requests.Response) -> bool:
@@ -136,13 +137,13 @@ class PasswordAuth(ScmAuth):
                 self._fetch()
         return True
 
-    def _fetch(self) -> None:
+    def _fetch(self) -> str:
         identity = {
             "name": self._username,
             "password": self._password,
             "domain": {"name": self._domain_name},
         }
-        body = {
+        body: dict[str, Any] = {
             "auth": {
                 "identity": {"methods": ["password"], "password": {"user": identity}},
                 "scope": {"domain": {"name": self._domain_name}},
@@ -173,11 +174,14 @@ class PasswordAuth(ScmAuth):
             raise ScmResponseError(f"POST {self._url}: answer has no token.expires_at") from None
         if not token:
             raise ScmResponseError(f"POST {self._url}: answer has no X-Subject-Token header")
+        if not isinstance(expires_at, pendulum.DateTime):
+            raise ScmResponseError(f"POST {self._url}: token.expires_at is not a date and time")
         register(token)
-        lifetime = max(0.0, (expires_at - pendulum.now("UTC")).total_seconds())  # type: ignore[operator]
+        lifetime = max(0.0, (expires_at - pendulum.now("UTC")).total_seconds())
         self._token = token
         self._renew_at = time.monotonic() + lifetime - min(300.0, lifetime / 5)
         logger.info("fetched an IAM token for %s, valid %.0f s", self.describe(), lifetime)
+        return token
 
 
 class AccessKeyAuth(ScmAuth):
@@ -214,7 +218,10 @@ class AccessKeyAuth(ScmAuth):
         request.headers.update(headers)
         lower = {name.lower(): value for name, value in headers.items()}
         signed_headers = sorted(lower)
+        # requests' prepared body: str, bytes, or None for a GET (never a stream here).
         body = request.body.encode() if isinstance(request.body, str) else request.body or b""
+        if not isinstance(body, bytes):
+            raise TypeError("signed requests carry their body in memory")
         canonical = signing.canonical_request(
             request.method or "GET", parts.path, pairs, lower, signed_headers, body
         )
@@ -236,8 +243,8 @@ def make_auth(
     """Picks the one way the credentials describe, or says in one line what to set. `section`
     names where they are configured (an account's own section for several accounts)."""
     env_prefix = section.upper().replace(".", "__") + "__"
-    values = {name: getattr(credentials, name, None) for name in ScmCredentials.__annotations__}
-    values = {name: str(value) for name, value in values.items() if value not in (None, "")}
+    given = {name: getattr(credentials, name, None) for name in ScmCredentials.__annotations__}
+    values = {name: str(value) for name, value in given.items() if value not in (None, "")}
     ways = [way for way, (needed, optional) in WAYS.items() if values.keys() & {*needed, *optional}]
     if not ways:
         sdk = {name: environ[var] for name, var in SDK_ENVIRONMENT.items() if environ.get(var)}

@@ -74,7 +74,8 @@ class ScmApiError(ScmError):
             body = None
         if not isinstance(body, dict):
             body = {"error_msg": f"non-JSON body starting {response.text[:60]!r}"}
-        nested = body.get("error") if isinstance(body.get("error"), dict) else {}
+        error = body.get("error")
+        nested: dict[str, Any] = error if isinstance(error, dict) else {}
         method, endpoint = _request_of(response)
         return cls(
             status=response.status_code,

@@ -48,7 +48,10 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
-            raise ScmConfigError(f"max_attempts={self.max_attempts} must be at least 1")
+            raise ScmConfigError(
+                f"http.max_attempts={self.max_attempts} must be at least 1"
+                " (sources.scm_source.http.max_attempts)"
+            )
         for name in (
             "max_retry_seconds",
             "backoff_seconds",
@@ -60,7 +63,8 @@ class RetryPolicy:
             if not math.isfinite(value) or value < 0 or (positive and value == 0):
                 bound = "a positive number" if positive else "a number, 0 or more"
                 raise ScmConfigError(
-                    f"{name}={value} must be {bound} of seconds (sources.scm_source.{name})"
+                    f"http.{name}={value} must be {bound} of seconds"
+                    f" (sources.scm_source.http.{name})"
                 )
 
 

@@ -15,6 +15,7 @@ from dlt.common.schema.typing import TTableSchemaColumns
 
 from scm_source.errors import ScmResponseError
 from scm_source.schema import CERTIFICATE_COLUMNS, CSR_COLUMNS, arrow_schema
+from scm_source.settings import is_whole_number
 
 Row = dict[str, Any]
 
@@ -34,9 +35,18 @@ def parse_expire_time(text: str, zone: tzinfo) -> datetime:
     match = _EXPIRE_TIME.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise ValueError(f"{text!r} is not a time like '2021-05-27 16:46:25.0'")
-    *fields, fraction, offset = match.groups()
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
     micros = int((fraction or "0").ljust(6, "0")[:6])
-    return datetime(*map(int, fields), micros, tzinfo=_offset(offset) if offset else zone)
+    return datetime(
+        int(year),
+        int(month),
+        int(day),
+        int(hour),
+        int(minute),
+        int(second),
+        micros,
+        tzinfo=_offset(offset) if offset else zone,
+    )
 
 
 def _offset(text: str) -> tzinfo:
@@ -49,7 +59,7 @@ def _offset(text: str) -> tzinfo:
 
 def from_epoch_millis(millis: int) -> datetime:
     """Exact to the millisecond: no float division on the way."""
-    if isinstance(millis, bool) or not isinstance(millis, int):
+    if not is_whole_number(millis):
         raise ValueError(f"{millis!r} is not a whole number of epoch milliseconds")
     return _EPOCH + timedelta(milliseconds=millis)
 
@@ -85,9 +95,9 @@ _Checks = tuple[tuple[str, type, str], ...]
 
 def _checks(columns: TTableSchemaColumns) -> _Checks:
     return tuple(
-        (name, *_API_TYPES[column["data_type"]])
+        (name, *_API_TYPES[kind])
         for name, column in columns.items()
-        if column.get("data_type") in _API_TYPES
+        if (kind := str(column.get("data_type"))) in _API_TYPES
     )
 
 
@@ -108,7 +118,9 @@ def _check_types(item: dict[str, Any], checks: _Checks) -> None:
             raise ScmResponseError(
                 f"field `{name}` of object id={item.get('id')!r} is {value!r}, not {description}"
             )
-        if (kind is int and value not in _INT64) or (kind is str and not _storable(value)):
+        if (type(value) is int and value not in _INT64) or (
+            type(value) is str and not _storable(value)
+        ):
             raise ScmResponseError(
                 f"field `{name}` of object id={item.get('id')!r} is {value!r:.80}, which no"
                 " warehouse column of its type can hold"

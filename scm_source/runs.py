@@ -27,6 +27,7 @@ from dlt.common.storages import LoadStorage
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from scm_source.accounts import DEFAULT_ALIAS
+from scm_source.destinations import destination_kind, traits
 from scm_source.errors import ScmAccountsFailed, ScmError
 from scm_source.sync import FAILED, LOADED
 from scm_source.tables import SYNC_LOG
@@ -40,10 +41,6 @@ from scm_source.views import (
 logger = logging.getLogger(__name__)
 
 LOCK_FILE = "scm_export.lock"
-# dlt's DuckDB factory leaves `supports_transactions` unset, so a merge's DELETE and INSERT commit
-# one by one: a kill between them leaves the snapshot empty. Declared, each merge job runs in one
-# transaction, as it does on PostgreSQL.
-ATOMIC_DUCKDB = {"supports_transactions": True}
 DUCKDB_FILE_STATE = "duckdb_database"  # the local state key dlt reads a pipeline's file from
 
 
@@ -66,19 +63,6 @@ def raise_for_failed_accounts(entries: list[dict[str, Any]]) -> None:
     failed = [entry for entry in entries if entry["outcome"] == FAILED]
     if failed:
         raise ScmAccountsFailed(failed, DEFAULT_ALIAS)
-
-
-def loader_file_format(pipeline: dlt.Pipeline) -> Any:
-    """Parquet where the destination loads it natively (DuckDB, BigQuery). Elsewhere INSERT
-    statements: dlt's CSV path for PostgreSQL COPYs with FORCE_NULL on every nullable column,
-    which turns the API's empty strings (`sans` = "") into NULL."""
-    return "parquet" if destination_kind(pipeline) in ("duckdb", "bigquery") else "insert_values"
-
-
-def destination_kind(pipeline: dlt.Pipeline) -> str | None:
-    """`duckdb`, `postgres`, `bigquery`...: the destination's type without dlt's module path."""
-    destination = pipeline.destination
-    return destination.destination_type.rsplit(".", 1)[-1] if destination else None
 
 
 @contextmanager
@@ -143,8 +127,11 @@ def settle_sync_log(pipeline: dlt.Pipeline, reason: str, load_ids: Sequence[str]
                 which = f"_dlt_load_id NOT IN (SELECT load_id FROM {loads} WHERE status = 0)"
             client.execute_sql(
                 f"UPDATE {sync_log} SET outcome = %s, error = %s WHERE outcome = %s AND {which}",
-                FAILED, f"the load did not complete: {reason}"[:500], LOADED, *load_ids,
-            )  # fmt: skip
+                FAILED,
+                f"the load did not complete: {reason}"[:500],
+                LOADED,
+                *load_ids,
+            )
     except Exception as error:  # noqa: BLE001 - the failure being reported matters more
         # the next run settles it: the failed load's package is still pending then
         logger.info("could not mark the sync log of a failed load yet: %s", error)
@@ -179,7 +166,7 @@ def finish(
 
 class _ChosenWriterNotice(logging.Filter):
     """dlt warns on every arrow item bound for INSERT files (PostgreSQL) that its writer converts
-    them: that is the format `loader_file_format` chose on purpose, not news for the log."""
+    them: that is the format destinations.py chose on purpose, not news for the log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "ArrowToInsertValuesWriter" not in record.getMessage()
@@ -205,11 +192,11 @@ def load(
     """One run as `scm-export run` does it: the pipeline held, stale packages dropped, the
     source loaded, then `finish`. Raises `ScmAccountsFailed` after the other accounts loaded."""
     validate_days(expiring_within_days)
-    if destination_kind(pipeline) == "duckdb":
-        pipeline.destination.caps_params.update(ATOMIC_DUCKDB)
+    destination = traits(pipeline)
+    pipeline.destination.caps_params.update(destination.capabilities)
     with run_lock(pipeline), _quiet_about_chosen_writer():
         prepare(pipeline)
-        run_options.setdefault("loader_file_format", loader_file_format(pipeline))
+        run_options.setdefault("loader_file_format", destination.loader_file_format)
         try:
             info = pipeline.run(source, **run_options)
         except PipelineStepFailed as failed:

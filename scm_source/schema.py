@@ -4,13 +4,14 @@ and the arrow types rows are built with (arrow tables reach dlt's fastest load p
 from __future__ import annotations
 
 import pyarrow as pa
+from dlt.common.data_types import TDataType
 from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
 
 
-def columns(**types: str | TColumnSchema) -> TTableSchemaColumns:
+def columns(**types: TDataType | TColumnSchema) -> TTableSchemaColumns:
     declared: TTableSchemaColumns = {}
     for name, spec in types.items():
-        column: TColumnSchema = {"data_type": spec} if isinstance(spec, str) else spec  # type: ignore[typeddict-item]
+        column: TColumnSchema = spec if isinstance(spec, dict) else {"data_type": spec}
         declared[name] = {"name": name, "nullable": name != "id", **column}
     return declared
 
@@ -65,6 +66,8 @@ _ARROW_TYPES = {
 
 def arrow_schema(declared: TTableSchemaColumns) -> pa.Schema:
     return pa.schema(
-        pa.field(name, _ARROW_TYPES[column["data_type"]], nullable=column.get("nullable", True))
+        pa.field(
+            name, _ARROW_TYPES[str(column["data_type"])], nullable=column.get("nullable", True)
+        )
         for name, column in declared.items()
     )

@@ -19,49 +19,72 @@ from scm_source.errors import ScmConfigError
 
 SECTION = ("sources", "scm_source")
 ENV_PREFIX = "SOURCES__SCM_SOURCE__"
-ACCOUNT_SETTINGS = ("endpoint", "credentials")
+# A name tree: each name is a setting (None) or a section with the names in it.
+Tree = Mapping[str, Any]
+# Names of the first releases, before each list had a section, that are not a section's name.
+RENAMED = {"csr_name": ["csr_list.name"]}
 
 
-def check_setting_names(
-    settings: Collection[str], credential_fields: Collection[str], aliases: Collection[str]
-) -> None:
-    """Raises for the first unknown name: `settings` are the source's own, `aliases` the
-    accounts' sections (each with an endpoint and credentials)."""
+def check_setting_names(tree: Tree, aliases: Collection[str]) -> None:
+    """Raises for the first unknown name: `tree` holds the source's settings and sections,
+    `aliases` the accounts' sections (each with an endpoint and credentials)."""
+    account: Tree = {"endpoint": None, "credentials": tree["credentials"]}
+    known = {**tree, **{alias: account for alias in aliases}}
+    moved = {**_moved(tree), **RENAMED}
     for origin, path in _configured_paths():
-        problem = _unknown(path, settings, credential_fields, aliases)
+        if path[0] == SECTION[1] and len(path) > 1:  # dlt also reads sources.scm_source.scm_source
+            origin_path, path = [SECTION[1]], path[1:]
+        else:
+            origin_path = []
+        if len(path) == 1 and path[0] in moved:
+            now = [_spell(origin, [*SECTION, *place.split(".")]) for place in moved[path[0]]]
+            raise ScmConfigError(
+                f"setting {_spell(origin, [*SECTION, *origin_path, path[0]])} ({_describe(origin)})"
+                f" has moved: set {' and '.join(now)}"
+            )
+        problem = _unknown(path, known)
         if problem is not None:
             given, candidates, where = problem
-            nearest = difflib.get_close_matches(given, candidates, n=1, cutoff=0.6)
-            name = _spell(origin, [*SECTION, *path])
-            hint = (
-                f"did you mean {_spell(origin, [*SECTION, *where, nearest[0]])}?"
+            # At the top, a misspelt name of the first releases points to where it lives now.
+            places = {name: [name] for name in candidates} | (moved if not where else {})
+            nearest = difflib.get_close_matches(given, places, n=1, cutoff=0.6)
+            name = _spell(origin, [*SECTION, *origin_path, *path])
+            spelt = (
+                [
+                    _spell(origin, [*SECTION, *origin_path, *where, *place.split(".")])
+                    for place in places[nearest[0]]
+                ]
                 if nearest
+                else []
+            )
+            hint = (
+                f"did you mean {' or '.join(spelt)}?"
+                if spelt
                 else f"the settings there are {', '.join(sorted(candidates))}"
             )
             raise ScmConfigError(f"unknown setting {name} ({_describe(origin)}): {hint}")
 
 
-def _unknown(
-    path: list[str],
-    settings: Collection[str],
-    credential_fields: Collection[str],
-    aliases: Collection[str],
-) -> tuple[str, Collection[str], list[str]] | None:
+def _moved(tree: Tree) -> dict[str, list[str]]:
+    """Each name of a section that is not a top-level setting, with where it is now."""
+    moved: dict[str, list[str]] = {}
+    for section, names in tree.items():
+        if isinstance(names, Mapping) and section != "credentials":
+            for name in names:
+                if name not in tree:
+                    moved.setdefault(name, []).append(f"{section}.{name}")
+    return moved
+
+
+def _unknown(path: list[str], tree: Tree) -> tuple[str, Collection[str], list[str]] | None:
     """(the unknown name, the names valid in its place, the path to its place) or None."""
-    if path[0] == SECTION[1] and len(path) > 1:  # dlt also reads sources.scm_source.scm_source
-        found = _unknown(path[1:], settings, credential_fields, aliases)
-        return found and (found[0], found[1], [SECTION[1], *found[2]])
-    prefix: list[str] = []
-    if path[0] in aliases:
-        prefix, path = [path[0]], path[1:]
-        if not path:
+    where: list[str] = []
+    for name in path:
+        if not isinstance(tree, Mapping):  # below a setting: a value's own keys
             return None
-        if path[0] not in ACCOUNT_SETTINGS:
-            return path[0], ACCOUNT_SETTINGS, prefix
-    elif path[0] not in settings:
-        return path[0], [*settings, *aliases], []
-    if path[0] == "credentials" and len(path) > 1 and path[1] not in credential_fields:
-        return path[1], credential_fields, [*prefix, "credentials"]
+        if name not in tree:
+            return name, list(tree), where
+        tree, where = tree[name], [*where, name]
     return None
 
 

@@ -7,15 +7,17 @@ one clear line instead of a 400 from the gateway halfway through a run.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pendulum
+from dlt.common.configuration import configspec
+from dlt.common.configuration.specs import BaseConfiguration
 from pendulum.tz.timezone import Timezone
 
 from scm_source.errors import ScmConfigError
+from scm_source.retry import RetryPolicy
 
 DEFAULT_ENDPOINT = "https://scm.ap-southeast-1.myhuaweicloud.com"
 DEFAULT_EXPIRE_TIME_ZONE = "Asia/Shanghai"
@@ -46,8 +48,13 @@ CERTIFICATE_STATUSES = (
 )
 # Statuses under which the account holds a usable certificate (the views' "valid").
 VALID_STATUSES = (
-    "ISSUED", "UPLOAD", "SUPPLEMENTCHECKING", "CANCELSUPPLEMENTING", "REVOKING", "CANCLEREVOKING",
-)  # fmt: skip
+    "ISSUED",
+    "UPLOAD",
+    "SUPPLEMENTCHECKING",
+    "CANCELSUPPLEMENTING",
+    "REVOKING",
+    "CANCLEREVOKING",
+)
 SORT_KEYS = ("certExpiredTime", "certStatus", "certUpdateTime")
 SORT_DIRS = ("ASC", "DESC")
 PRIVATE_KEY_ALGOS = ("RSA_2048", "RSA_3072", "RSA_4096", "EC_P256", "EC_P384", "SM2")
@@ -65,21 +72,29 @@ MAX_EXPIRED_DAYS_SINCE = 1095
 MAX_CSR_NAME_LENGTH = 32
 
 
+SECTION = "sources.scm_source"
+
+
+def is_whole_number(value: object, low: int | None = None, high: int | None = None) -> bool:
+    """A whole number as JSON and TOML give one (a bool is not one), within the bounds given."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return False
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
 def _one_of(setting: str, value: Any, allowed: tuple[Any, ...]) -> Any:
     if value not in allowed:
         choices = ", ".join(str(choice) for choice in allowed)
         raise ScmConfigError(
             f"{setting}={value!r} is not accepted by the SCM API: use one of {choices}"
-            f" (sources.scm_source.{setting})"
+            f" ({SECTION}.{setting})"
         )
     return value
 
 
 def _optional_bool(setting: str, value: Any) -> bool | None:
     if value is not None and not isinstance(value, bool):
-        raise ScmConfigError(
-            f"{setting}={value!r} must be true or false (sources.scm_source.{setting})"
-        )
+        raise ScmConfigError(f"{setting}={value!r} must be true or false ({SECTION}.{setting})")
     return value
 
 
@@ -93,7 +108,7 @@ def validate_endpoint(endpoint: str, setting: str = "endpoint") -> str:
     if "@" in parts.netloc:
         raise ScmConfigError(
             f"{setting} carries user:password@: dlt would keep it in its trace, and it would go to"
-            " every host; give a proxy's credentials in HTTPS_PROXY (sources.scm_source."
+            f" every host; give a proxy's credentials in HTTPS_PROXY ({SECTION}."
             f"{setting})"
         )
     malformed = not parts.hostname or any(char.isspace() for char in parts.netloc)
@@ -101,7 +116,7 @@ def validate_endpoint(endpoint: str, setting: str = "endpoint") -> str:
         example = DEFAULT_ENDPOINT if setting == "endpoint" else "https://iam.myhuaweicloud.com"
         raise ScmConfigError(
             f"{setting}={endpoint!r} is not a base URL: give one like {example}"
-            f" (sources.scm_source.{setting})"
+            f" ({SECTION}.{setting})"
         )
     try:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -117,7 +132,7 @@ def refuse_plain_http(url: str, setting: str = "endpoint") -> str:
     if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
         raise ScmConfigError(
             f"{setting}={url!r} is plain http to another machine: the credentials would cross"
-            f" the network in clear; use https:// (sources.scm_source.{setting})"
+            f" the network in clear; use https:// ({SECTION}.{setting})"
         )
     return url
 
@@ -131,41 +146,46 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def validate_ca_bundle(path: str | None) -> str | bool:
-    """requests' `verify`: True (the system's CAs) or a CA file; never False."""
-    if path is None or path == "":
-        return True
-    if not Path(path).is_file():
-        raise ScmConfigError(f"ca_bundle={path!r} is not a file (sources.scm_source.ca_bundle)")
-    return str(path)
-
-
-def validate_concurrency(value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
-        raise ScmConfigError(
-            f"max_concurrency={value!r} must be a whole number from 1 to 64"
-            " (sources.scm_source.max_concurrency)"
-        )
-    return value
-
-
-def validate_zone(name: str) -> Timezone:
+def _validate_zone(setting: str, name: str) -> Timezone:
     try:
         zone = pendulum.timezone(str(name))
     except ValueError:  # InvalidTimezone, or a plain ValueError for an empty name
         raise ScmConfigError(
-            f"expire_time_zone={name!r} is not an IANA time zone: use e.g. Asia/Shanghai or UTC"
-            " (sources.scm_source.expire_time_zone)"
+            f"{setting}={name!r} is not an IANA time zone: use e.g. Asia/Shanghai or UTC"
+            f" ({SECTION}.{setting})"
         ) from None
     if not isinstance(zone, Timezone):
-        raise ScmConfigError(f"expire_time_zone={name!r} must name a zone, not a fixed offset")
+        raise ScmConfigError(f"{setting}={name!r} must name a zone, not a fixed offset")
     return zone
 
 
-@dataclass(frozen=True)
-class CertificateFilters:
-    """Query parameters of GET /v3/scm/certificates; None means "not sent, API default"."""
+@configspec
+class ListSettings(BaseConfiguration):
+    """How one list is walked, and its query parameters: `[sources.scm_source.<list name>]`.
+    None means "not sent, the API's default"."""
 
+    page_size: int = 50
+    offset_mode: str = "auto"
+
+    def check(self, section: str) -> None:
+        """Raises ScmConfigError for the first value the API would refuse."""
+        _one_of(f"{section}.page_size", self.page_size, PAGE_SIZES)
+        _one_of(f"{section}.offset_mode", self.offset_mode, OFFSET_MODES)
+
+    @property
+    def narrows(self) -> bool:
+        """True when the API will answer only part of the inventory."""
+        return False
+
+    def query(self) -> dict[str, str]:
+        return {}
+
+
+@configspec
+class CertificateSettings(ListSettings):
+    """GET /v3/scm/certificates; `expire_time_zone` reads the zone-less `expire_time`."""
+
+    expire_time_zone: str = DEFAULT_EXPIRE_TIME_ZONE
     status: str = "ALL"
     sort_key: str | None = None
     sort_dir: str | None = None
@@ -175,28 +195,30 @@ class CertificateFilters:
     expired_days_since: int | None = None
     content: str | None = None
 
-    def __post_init__(self) -> None:
-        _one_of("status", self.status, CERTIFICATE_STATUS_FILTERS)
+    def check(self, section: str) -> None:
+        super().check(section)
+        _validate_zone(f"{section}.expire_time_zone", self.expire_time_zone)
+        _one_of(f"{section}.status", self.status, CERTIFICATE_STATUS_FILTERS)
         if self.sort_key is not None:
-            _one_of("sort_key", self.sort_key, SORT_KEYS)
+            _one_of(f"{section}.sort_key", self.sort_key, SORT_KEYS)
         if self.sort_dir is not None:
-            _one_of("sort_dir", self.sort_dir, SORT_DIRS)
-        _optional_bool("deploy_support", self.deploy_support)
-        _optional_bool("owned_by_self", self.owned_by_self)
+            _one_of(f"{section}.sort_dir", self.sort_dir, SORT_DIRS)
+        _optional_bool(f"{section}.deploy_support", self.deploy_support)
+        _optional_bool(f"{section}.owned_by_self", self.owned_by_self)
         days = self.expired_days_since
-        if days is not None and (
-            isinstance(days, bool)
-            or not isinstance(days, int)
-            or not 0 <= days <= MAX_EXPIRED_DAYS_SINCE
-        ):
+        if days is not None and not is_whole_number(days, 0, MAX_EXPIRED_DAYS_SINCE):
             raise ScmConfigError(
-                f"expired_days_since={days!r} is not accepted by the SCM API: use a whole number"
-                f" from 0 to {MAX_EXPIRED_DAYS_SINCE} (sources.scm_source.expired_days_since)"
+                f"{section}.expired_days_since={days!r} is not accepted by the SCM API: use a"
+                f" whole number from 0 to {MAX_EXPIRED_DAYS_SINCE}"
+                f" ({SECTION}.{section}.expired_days_since)"
             )
 
     @property
+    def zone(self) -> Timezone:
+        return _validate_zone("expire_time_zone", self.expire_time_zone)
+
+    @property
     def narrows(self) -> bool:
-        """True when the API will answer only part of the inventory."""
         return (
             self.status != "ALL"
             or self.deploy_support is not None
@@ -220,21 +242,22 @@ class CertificateFilters:
         return params
 
 
-@dataclass(frozen=True)
-class CsrFilters:
-    """Query parameters of GET /v3/scm/csr."""
+@configspec
+class CsrSettings(ListSettings):
+    """GET /v3/scm/csr: `name` matches part of a CSR's name."""
 
     name: str | None = None
     private_key_algo: str | None = None
 
-    def __post_init__(self) -> None:
+    def check(self, section: str) -> None:
+        super().check(section)
         if self.name is not None and len(self.name) > MAX_CSR_NAME_LENGTH:
             raise ScmConfigError(
-                f"csr_name is {len(self.name)} characters long; the SCM API accepts at most"
-                f" {MAX_CSR_NAME_LENGTH} (sources.scm_source.csr_name)"
+                f"{section}.name is {len(self.name)} characters long; the SCM API accepts at"
+                f" most {MAX_CSR_NAME_LENGTH} ({SECTION}.{section}.name)"
             )
         if self.private_key_algo is not None:
-            _one_of("private_key_algo", self.private_key_algo, PRIVATE_KEY_ALGOS)
+            _one_of(f"{section}.private_key_algo", self.private_key_algo, PRIVATE_KEY_ALGOS)
 
     @property
     def narrows(self) -> bool:
@@ -248,13 +271,42 @@ class CsrFilters:
         }
 
 
-@dataclass(frozen=True)
-class PagingSettings:
-    """How list endpoints are walked."""
+@configspec
+class HttpSettings(BaseConfiguration):
+    """How requests are sent, for every list and account: `[sources.scm_source.http]`.
+    `ca_bundle` is a CA file to verify TLS with instead of the system's (TLS is always verified);
+    `max_concurrency` is the most requests in flight per account, which adapts below it to the
+    gateway's throttling."""
 
-    page_size: int = 50
-    offset_mode: str = "auto"
+    max_attempts: int = 5
+    max_retry_seconds: float = 120.0
+    backoff_seconds: float = 1.0
+    request_timeout_seconds: float = 60.0
+    max_concurrency: int = 32
+    ca_bundle: str | None = None
 
-    def __post_init__(self) -> None:
-        _one_of("page_size", self.page_size, PAGE_SIZES)
-        _one_of("offset_mode", self.offset_mode, OFFSET_MODES)
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.max_attempts,
+            max_retry_seconds=self.max_retry_seconds,
+            backoff_seconds=self.backoff_seconds,
+            request_timeout_seconds=self.request_timeout_seconds,
+        )
+
+    def verify(self) -> str | bool:
+        """requests' `verify`: True (the system's CAs) or a CA file; never False."""
+        if self.ca_bundle is None or self.ca_bundle == "":
+            return True
+        if not Path(self.ca_bundle).is_file():
+            raise ScmConfigError(
+                f"http.ca_bundle={self.ca_bundle!r} is not a file ({SECTION}.http.ca_bundle)"
+            )
+        return str(self.ca_bundle)
+
+    def concurrency(self) -> int:
+        if not is_whole_number(self.max_concurrency, 1, 64):
+            raise ScmConfigError(
+                f"http.max_concurrency={self.max_concurrency!r} must be a whole number from 1 to"
+                f" 64 ({SECTION}.http.max_concurrency)"
+            )
+        return self.max_concurrency

@@ -3,14 +3,21 @@ certificates" and not as "the run failed"."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import types
+import typing
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
+from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
+
 from scm_source.errors import ScmApiError
 from scm_source.paging import PagingReport
+from scm_source.schema import INSTANT, columns
 
 LOADED, FAILED = "loaded", "failed"
+# Marks a field whose column holds no NULL.
+REQUIRED = {"nullable": False}
 
 
 def _now() -> datetime:
@@ -19,8 +26,8 @@ def _now() -> datetime:
 
 @dataclass
 class SyncEntry:
-    account: str
-    resource: str
+    account: str = field(metadata=REQUIRED)
+    resource: str = field(metadata=REQUIRED)
     filtered: bool
     domain_id: str | None = None
     started_at: datetime = field(default_factory=_now)
@@ -29,9 +36,14 @@ class SyncEntry:
     rows_received: int = 0
     rows: int = 0
     pages: int = 0
+    queries: int = 0  # the queries (filter combinations) the rows were listed with
+    # Rows the API counted that no query reached: exact, or (at the API's cap of 10,000 per
+    # query) a lower bound, as `unreachable_exact` says.
+    rows_unreachable: int | None = None
+    unreachable_exact: bool | None = None
     retries: int = 0
     offset_mode: str | None = None
-    outcome: str = LOADED
+    outcome: str = field(default=LOADED, metadata=REQUIRED)
     error: str | None = None
     http_status: int | None = None
     error_code: str | None = None
@@ -44,6 +56,9 @@ class SyncEntry:
         self.rows_received = report.rows_received
         self.rows = report.rows_unique
         self.pages = report.pages
+        self.queries = report.queries
+        self.rows_unreachable = report.shortfall if report.pages else None
+        self.unreachable_exact = report.shortfall_exact if report.pages else None
         self.retries = retries
         self.offset_mode = report.offset_mode
         if error is not None:
@@ -62,3 +77,29 @@ class SyncEntry:
             key: value.isoformat() if isinstance(value, datetime) else value
             for key, value in self.row().items()
         }
+
+
+_COLUMN_TYPES: dict[type, TColumnSchema] = {
+    str: {"data_type": "text"},
+    bool: {"data_type": "bool"},
+    int: {"data_type": "bigint"},
+    datetime: INSTANT,
+}
+
+
+def _column(annotation: Any, metadata: Any) -> TColumnSchema:
+    """`int | None` -> bigint; the field's metadata adds to it (e.g. not nullable)."""
+    if isinstance(annotation, types.UnionType):
+        annotation = next(arg for arg in typing.get_args(annotation) if arg is not type(None))
+    column: TColumnSchema = {**_COLUMN_TYPES[annotation], **metadata}
+    return column
+
+
+def _sync_log_columns() -> TTableSchemaColumns:
+    hints = typing.get_type_hints(SyncEntry)
+    return columns(
+        **{each.name: _column(hints[each.name], each.metadata) for each in fields(SyncEntry)}
+    )
+
+
+SYNC_LOG_COLUMNS = _sync_log_columns()

@@ -12,15 +12,13 @@ and deletes or closes only what they saw (its `destination_scope`):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import dlt
-from dlt.common.schema.typing import TTableSchemaColumns
+from dlt.common.schema.typing import TDeleteInsertStrategyDict, TScd2StrategyDict
 from dlt.extract.hints import TResourceHints
 
-from scm_source.paging import CERTIFICATES, CSRS, ListEndpoint
-from scm_source.schema import CERTIFICATE_COLUMNS, CSR_COLUMNS, INSTANT, columns
+from scm_source.lists import ScmList
+from scm_source.sync import SYNC_LOG_COLUMNS
 
 KEY = ("account", "id")
 VALIDITY = ["valid_from", "valid_to"]
@@ -29,56 +27,6 @@ SYNC_LOG = "sync_log"
 # The objects of this run's staging table, by account and id.
 SEEN_OBJECTS = (
     "{table}.account || '/' || {table}.id IN (SELECT account || '/' || id FROM {staging_table})"
-)
-# What every loaded object row carries besides the API's fields.
-_ROW_COLUMNS = columns(
-    account={"data_type": "text", "nullable": False},
-    version_hash={"data_type": "text", "nullable": False},
-)
-
-
-@dataclass(frozen=True)
-class ObjectKind:
-    """One list endpoint and the tables it fills."""
-
-    table: str  # the snapshot, also the resource's name
-    history: str
-    endpoint: ListEndpoint
-    columns: TTableSchemaColumns
-
-
-CERTIFICATE_KIND = ObjectKind(
-    "certificates",
-    "certificates_history",
-    CERTIFICATES,
-    {**_ROW_COLUMNS, **CERTIFICATE_COLUMNS},
-)
-CSR_KIND = ObjectKind(
-    "csr_list",
-    "csr_history",
-    CSRS,
-    # The CSR list carries no account id: it is the account's configured domain_id.
-    {**_ROW_COLUMNS, **CSR_COLUMNS, **columns(domain_id="text")},
-)
-
-SYNC_LOG_COLUMNS = columns(
-    account={"data_type": "text", "nullable": False},
-    domain_id="text",
-    resource={"data_type": "text", "nullable": False},
-    filtered="bool",
-    started_at=INSTANT,
-    finished_at=INSTANT,
-    api_total="bigint",
-    rows_received="bigint",
-    rows="bigint",
-    pages="bigint",
-    retries="bigint",
-    offset_mode="text",
-    outcome={"data_type": "text", "nullable": False},
-    error="text",
-    http_status="bigint",
-    error_code="text",
-    request_id="text",
 )
 
 
@@ -96,34 +44,33 @@ def run_scope(filtered: bool, loaded: Sequence[str]) -> str:
     return f"{scope} AND {SEEN_OBJECTS}" if filtered and loaded else scope
 
 
-def _merge(strategy: str, filtered: bool, loaded: Sequence[str]) -> dict[str, Any]:
-    return {
+def snapshot_hints(scm_list: ScmList, filtered: bool, loaded: Sequence[str]) -> TResourceHints:
+    disposition: TDeleteInsertStrategyDict = {
         "disposition": "merge",
-        "strategy": strategy,
+        "strategy": "delete-insert",
         "source_filter": accounts_scope(loaded),
         "destination_scope": run_scope(filtered, loaded),
+        "deduplicated": True,  # paging keeps each id once per account: no window to dedup
     }
-
-
-def snapshot_hints(kind: ObjectKind, filtered: bool, loaded: Sequence[str]) -> TResourceHints:
     return dlt.mark.make_hints(
-        table_name=kind.table,
-        # Paging keeps each id once per account: no window over the staging rows to dedup.
-        write_disposition={**_merge("delete-insert", filtered, loaded), "deduplicated": True},  # type: ignore[typeddict-item]
+        table_name=scm_list.name,
+        write_disposition=disposition,
         primary_key=KEY,
-        columns=kind.columns,
+        columns=scm_list.columns,
     )
 
 
-def history_hints(kind: ObjectKind, filtered: bool, loaded: Sequence[str]) -> TResourceHints:
+def history_hints(scm_list: ScmList, filtered: bool, loaded: Sequence[str]) -> TResourceHints:
+    disposition: TScd2StrategyDict = {
+        "disposition": "merge",
+        "strategy": "scd2",
+        "source_filter": accounts_scope(loaded),
+        "destination_scope": run_scope(filtered, loaded),
+        "row_version_column_name": VERSION,
+        "validity_column_names": VALIDITY,
+    }
     return dlt.mark.make_hints(
-        table_name=kind.history,
-        write_disposition={
-            **_merge("scd2", filtered, loaded),
-            "row_version_column_name": VERSION,
-            "validity_column_names": VALIDITY,
-        },  # type: ignore[typeddict-item]
-        columns=kind.columns,
+        table_name=scm_list.history, write_disposition=disposition, columns=scm_list.columns
     )
 
 

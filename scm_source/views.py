@@ -21,13 +21,16 @@ import sqlglot
 from dlt.destinations.sql_client import SqlClientBase
 from sqlglot import exp
 
+from scm_source.destinations import rewrite_functions, speaking
 from scm_source.errors import ScmConfigError
-from scm_source.settings import VALID_STATUSES
+from scm_source.lists import CERTIFICATES, LISTS
+from scm_source.settings import VALID_STATUSES, is_whole_number
+from scm_source.tables import SYNC_LOG
 
 SOURCE_DIALECT = "duckdb"
 DEFAULT_EXPIRING_WITHIN_DAYS = 30
 LOADED_TABLES = frozenset(
-    {"certificates", "csr_list", "certificates_history", "csr_history", "sync_log"}
+    {SYNC_LOG, *(table for scm_list in LISTS for table in (scm_list.name, scm_list.history))}
 )
 # Table name -> its path in the destination ([catalog,] dataset, table).
 Qualifier = Callable[[str], list[str]]
@@ -36,7 +39,7 @@ Qualifier = Callable[[str], list[str]]
 @dataclass(frozen=True)
 class View:
     name: str
-    select: exp.Expression
+    select: exp.Expr
     depends_on: frozenset[str]
 
 
@@ -56,8 +59,11 @@ def views() -> tuple[View, ...]:
     }
     ordered: list[View] = []
     while pending:
-        ready = sorted(name for name, view in pending.items()
-                       if view.depends_on <= {done.name for done in ordered})  # fmt: skip
+        ready = sorted(
+            name
+            for name, view in pending.items()
+            if view.depends_on <= {done.name for done in ordered}
+        )
         if not ready:
             raise ScmConfigError(f"sql/ views depend on each other in a cycle: {sorted(pending)}")
         ordered.extend(pending.pop(name) for name in ready)
@@ -69,7 +75,7 @@ def render_select(view: View, dialect: str, qualify: Qualifier, expiring_within_
     known = LOADED_TABLES | {other.name for other in views()}
     ctes = {cte.alias for cte in view.select.find_all(exp.CTE)}
 
-    def rewrite(node: exp.Expression) -> exp.Expression:
+    def rewrite(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Table) and node.name in known - ctes and not node.args.get("db"):
             return _table(qualify(node.name), node.alias)
         if isinstance(node, exp.Placeholder) and node.name == "expiring_within_days":
@@ -78,11 +84,7 @@ def render_select(view: View, dialect: str, qualify: Qualifier, expiring_within_
             return exp.In(
                 this=node.this, expressions=[exp.Literal.string(s) for s in VALID_STATUSES]
             )
-        if isinstance(node, exp.Split) and dialect == "postgres":
-            return exp.Anonymous(this="STRING_TO_ARRAY", expressions=[node.this, node.expression])
-        if isinstance(node, exp.TimeToUnix) and dialect == "bigquery":
-            return exp.Anonymous(this="UNIX_SECONDS", expressions=[node.this])
-        return node
+        return rewrite_functions(node, dialect)
 
     return view.select.copy().transform(rewrite).sql(dialect=dialect, pretty=True, comments=False)
 
@@ -95,7 +97,7 @@ def render_create(view: View, dialect: str, qualify: Qualifier, expiring_within_
 
 
 def validate_days(days: int) -> int:
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
+    if not is_whole_number(days, 1, 3650):
         raise ScmConfigError(
             f"expiring_within_days={days!r} must be a whole number of days, 1 to 3650"
         )
@@ -106,7 +108,7 @@ def _has_placeholder(node: exp.In, name: str) -> bool:
     return any(isinstance(e, exp.Placeholder) and e.name == name for e in node.expressions)
 
 
-def _table(path: list[str], alias: str = "") -> exp.Table:
+def _table(path: list[str], alias: str = "") -> exp.Expr:
     *prefix, name = path
     catalog, db = ([None, *prefix])[-2:] if prefix else (None, None)
     table = exp.Table(
@@ -114,12 +116,12 @@ def _table(path: list[str], alias: str = "") -> exp.Table:
         db=exp.to_identifier(db, quoted=True) if db else None,
         catalog=exp.to_identifier(catalog, quoted=True) if catalog else None,
     )
-    return exp.alias_(table, alias, table=True) if alias else table  # type: ignore[return-value]
+    return exp.alias_(table, alias, table=True) if alias else table
 
 
 def has_certificates(pipeline: dlt.Pipeline) -> bool:
     """Whether a load has put certificates in the dataset: what every view reads."""
-    return "certificates" in pipeline.default_schema.data_table_names(seen_data_only=True)
+    return CERTIFICATES.name in pipeline.default_schema.data_table_names(seen_data_only=True)
 
 
 @contextmanager
@@ -149,7 +151,7 @@ def install_views(
         statements = [
             f"DROP VIEW IF EXISTS {_table(qualify(view.name)).sql(dialect=dialect)}"
             for view in reversed(views())
-            if dialect == "postgres"
+            if speaking(dialect).drop_views_before_replace
         ] + [render_create(view, dialect, qualify, days) for view in views()]
         if pipeline.destination.capabilities().supports_ddl_transactions:
             with client.begin_transaction():

@@ -17,12 +17,16 @@ import pytest
 from scm_export.runner import make_pipeline
 
 from scm_source import ScmAccountsFailed, load, scm_source
+from scm_source.lists import LISTS
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
 
 POSTGRES_DSN = os.environ.get(
     "SCM_TEST_POSTGRES", "postgresql://postgres:trust-auth-ignores-this@127.0.0.1:5432/test"
 )
 REPO = Path(__file__).resolve().parent.parent
+# The simulator models the docs' bounds on one query by default (offset <= 100, totals capped at
+# 10,000); tests about something else that count requests lift them (test_bounds tests them).
+UNBOUNDED: dict[str, None] = {"max_offset": None, "max_total": None}
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +38,7 @@ def dataset() -> Dataset:
 @pytest.fixture(scope="session", params=["record", "page"])
 def simulator(request: pytest.FixtureRequest, dataset: Dataset) -> Iterator[Simulator]:
     """One simulator per reading of `offset`."""
-    with Simulator(dataset, SimulatorOptions(offset_mode=request.param)) as running:
+    with Simulator(dataset, SimulatorOptions(offset_mode=request.param, **UNBOUNDED)) as running:
         yield running
 
 
@@ -67,6 +71,11 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Wareho
     with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
         for schema in (name, f"{name}_staging"):
             cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def every_list(**settings: Any) -> dict[str, dict[str, Any]]:
+    """The same settings (a page size, an offset mode) for every list of the registry."""
+    return {scm_list.name: dict(settings) for scm_list in LISTS}
 
 
 def run_load(

@@ -15,9 +15,12 @@ from scm_export.runner import make_pipeline
 from scm_source import ScmAccountsFailed, ScmConfigError, load, scm_source
 from scm_source.runs import last_sync
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
-from tests.conftest import Warehouse, load_source, query, scm_export
+from tests.conftest import Warehouse, every_list, load_source, query, scm_export
 
-TOKENS = {"alpha": "alpha-token-0123456789abcdef01234567", "beta": "beta-token-0123456789abcdef012345678"}  # fmt: skip
+TOKENS = {
+    "alpha": "alpha-token-0123456789abcdef01234567",
+    "beta": "beta-token-0123456789abcdef012345678",
+}
 
 
 @pytest.fixture
@@ -37,10 +40,13 @@ def simulators() -> Iterator[dict[str, Simulator]]:
 
 def accounts(simulators: dict[str, Simulator], tokens: dict[str, str]) -> list[dict[str, Any]]:
     return [
-        {"alias": alias, "endpoint": simulator.url,
-         "credentials": {"auth_token": tokens[alias], "domain_id": simulator.dataset.domain_id}}
+        {
+            "alias": alias,
+            "endpoint": simulator.url,
+            "credentials": {"auth_token": tokens[alias], "domain_id": simulator.dataset.domain_id},
+        }
         for alias, simulator in simulators.items()
-    ]  # fmt: skip
+    ]
 
 
 def rows_of(
@@ -49,10 +55,15 @@ def rows_of(
     tables: tuple[str, ...] = ("certificates", "csr_list", "certificates_history", "csr_history"),
 ) -> dict[str, list[tuple[Any, ...]]]:
     return {
-        table: sorted(tuple(row.values()) for row in query(
-            pipeline, f"SELECT * FROM {pipeline.dataset_name}.{table} WHERE account = '{account}'"))
+        table: sorted(
+            tuple(row.values())
+            for row in query(
+                pipeline,
+                f"SELECT * FROM {pipeline.dataset_name}.{table} WHERE account = '{account}'",
+            )
+        )
         for table in tables
-    }  # fmt: skip
+    }
 
 
 def test_one_failing_account_is_left_as_it_was_while_the_other_loads(
@@ -65,14 +76,20 @@ def test_one_failing_account_is_left_as_it_was_while_the_other_loads(
     pipeline = run(TOKENS)
     for alias, simulator in simulators.items():
         dataset = simulator.dataset
-        certificates = query(pipeline, "SELECT id, domain_id FROM"
-                             f" {warehouse.dataset_name}.certificates WHERE account = '{alias}'")  # fmt: skip
+        certificates = query(
+            pipeline,
+            "SELECT id, domain_id FROM"
+            f" {warehouse.dataset_name}.certificates WHERE account = '{alias}'",
+        )
         assert sorted(r["id"] for r in certificates) == sorted(
             r.api["id"] for r in dataset.certificates if r.owned_by_self
         )
         assert {r["domain_id"] for r in certificates} == {dataset.domain_id}
-        csrs = query(pipeline, "SELECT id, domain_id FROM"
-                     f" {warehouse.dataset_name}.csr_list WHERE account = '{alias}'")  # fmt: skip
+        csrs = query(
+            pipeline,
+            "SELECT id, domain_id FROM"
+            f" {warehouse.dataset_name}.csr_list WHERE account = '{alias}'",
+        )
         assert sorted(r["id"] for r in csrs) == sorted(c["id"] for c in dataset.csrs)
         assert {r["domain_id"] for r in csrs} == {dataset.domain_id}
     beta_before = rows_of(pipeline, "beta")
@@ -88,29 +105,46 @@ def test_one_failing_account_is_left_as_it_was_while_the_other_loads(
         run({**TOKENS, "beta": "beta-token-revoked-0123456789abcdef0"})
 
     assert [(f["account"], f["resource"], f["http_status"]) for f in caught.value.failures] == [
-        ("beta", "certificates", 401), ("beta", "csr_list", 401)
-    ]  # fmt: skip
+        ("beta", "certificates", 401),
+        ("beta", "csr_list", 401),
+    ]
     assert str(caught.value).startswith(
         f"account 'beta', certificates: GET {simulators['beta'].url}/v3/scm/certificates"
         " answered HTTP 401 (error_code=APIG.0301"
     )
     assert rows_of(pipeline, "beta") == beta_before
-    status = query(pipeline, f"SELECT status FROM {warehouse.dataset_name}.certificates"
-                   f" WHERE account = 'alpha' AND id = '{changed}'")  # fmt: skip
+    status = query(
+        pipeline,
+        f"SELECT status FROM {warehouse.dataset_name}.certificates"
+        f" WHERE account = 'alpha' AND id = '{changed}'",
+    )
     assert status == [{"status": alpha.certificate(changed).api["status"]}]
-    versions = query(pipeline, "SELECT count(*) AS n FROM"
-                     f" {warehouse.dataset_name}.certificates_history WHERE id = '{changed}'")  # fmt: skip
+    versions = query(
+        pipeline,
+        "SELECT count(*) AS n FROM"
+        f" {warehouse.dataset_name}.certificates_history WHERE id = '{changed}'",
+    )
     assert versions == [{"n": 2}]
-    log = query(pipeline, "SELECT account, resource, outcome, http_status, error_code, rows"
-                f" FROM {warehouse.dataset_name}.sync_log WHERE finished_at = finished_at"
-                " ORDER BY started_at DESC LIMIT 4")  # fmt: skip
+    sync_log = f"{warehouse.dataset_name}.sync_log"
+    assert query(pipeline, f"SELECT count(*) AS n FROM {sync_log}") == [{"n": 8}]  # 2 runs x 4
+    log = query(
+        pipeline,
+        "SELECT account, resource, outcome, http_status, error_code, rows FROM"
+        f" {sync_log} WHERE _dlt_load_id = (SELECT max(_dlt_load_id) FROM {sync_log})",
+    )
     assert sorted(tuple(r.values()) for r in log) == [
-        ("alpha", "certificates", "loaded", None, None, 30 - sum(
-            not r.owned_by_self for r in alpha.certificates)),
+        (
+            "alpha",
+            "certificates",
+            "loaded",
+            None,
+            None,
+            30 - sum(not r.owned_by_self for r in alpha.certificates),
+        ),
         ("alpha", "csr_list", "loaded", None, None, 8),
         ("beta", "certificates", "failed", 401, "APIG.0301", 0),
         ("beta", "csr_list", "failed", 401, "APIG.0301", 0),
-    ]  # fmt: skip
+    ]
 
 
 def test_the_command_reads_accounts_from_their_sections_and_exits_1_naming_the_failure(
@@ -146,18 +180,40 @@ def test_the_command_reads_accounts_from_their_sections_and_exits_1_naming_the_f
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"accounts": ["alpha"], "credentials": {"auth_token": "x" * 32}},
-         "credentials are set for the source and accounts are listed too"),
+        (
+            {"accounts": ["alpha"], "credentials": {"auth_token": "x" * 32}},
+            "credentials are set for the source and accounts are listed too",
+        ),
         ({"accounts": ["Prod-1"]}, "account alias 'Prod-1' must be lower-case letters"),
-        ({"accounts": [{"alias": "alpha", "credentials": {"auth_token": "x" * 32}}] * 2},
-         "account alias 'alpha' is listed twice"),
-        ({"accounts": ["gamma"]},
-         "no SCM credentials: under [sources.scm_source.gamma.credentials] set auth_token"),
-        ({"accounts": [{"alias": "alpha", "credentials": {"auth_token": "x" * 32},
-                        "endpoint": "ftp://nowhere"}]}, "alpha.endpoint='ftp://nowhere'"),
+        (
+            {"accounts": [{"alias": "alpha", "credentials": {"auth_token": "x" * 32}}] * 2},
+            "account alias 'alpha' is listed twice",
+        ),
+        (
+            {"accounts": ["gamma"]},
+            "no SCM credentials: under [sources.scm_source.gamma.credentials] set auth_token",
+        ),
+        (
+            {
+                "accounts": [
+                    {
+                        "alias": "alpha",
+                        "credentials": {"auth_token": "x" * 32},
+                        "endpoint": "ftp://nowhere",
+                    }
+                ]
+            },
+            "alpha.endpoint='ftp://nowhere'",
+        ),
     ],
-    ids=["credentials_and_accounts", "bad_alias", "repeated_alias", "no_credentials", "bad_endpoint"],
-)  # fmt: skip
+    ids=[
+        "credentials_and_accounts",
+        "bad_alias",
+        "repeated_alias",
+        "no_credentials",
+        "bad_endpoint",
+    ],
+)
 def test_account_settings_are_refused_before_any_request(
     settings: dict[str, Any], message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -188,25 +244,36 @@ def test_accounts_behind_one_endpoint_get_their_own_rows_and_a_forbidden_one_fai
             {"alias": alias, "endpoint": sim.url, "credentials": {"auth_token": tokens[alias]}}
             for alias in datasets
         ]
-        source = scm_source(accounts=configured, page_size=10)
+        source = scm_source(accounts=configured, **every_list(page_size=10))
         pipeline = make_pipeline("scm_test", duckdb_destination, "scm", pipelines_dir=str(tmp_path))
         with pytest.raises(ScmAccountsFailed) as caught:
             load(pipeline, source)
 
     assert [(f["account"], f["http_status"]) for f in caught.value.failures] == [
-        (forbidden, 403), (forbidden, 403)
-    ]  # fmt: skip
+        (forbidden, 403),
+        (forbidden, 403),
+    ]
     for alias, data in datasets.items():
-        expected = [] if alias == forbidden else sorted(
-            (r.api["id"], r.api["domain_id"]) for r in data.certificates if r.owned_by_self)  # fmt: skip
-        loaded = query(pipeline, f"SELECT id, domain_id FROM scm.certificates WHERE account = '{alias}'")  # fmt: skip
+        expected = (
+            []
+            if alias == forbidden
+            else sorted(
+                (r.api["id"], r.api["domain_id"]) for r in data.certificates if r.owned_by_self
+            )
+        )
+        loaded = query(
+            pipeline, f"SELECT id, domain_id FROM scm.certificates WHERE account = '{alias}'"
+        )
         assert sorted((r["id"], r["domain_id"]) for r in loaded) == expected
         csrs = query(pipeline, f"SELECT id FROM scm.csr_list WHERE account = '{alias}'")
-        assert sorted(r["id"] for r in csrs) == ([] if alias == forbidden else sorted(c["id"] for c in data.csrs))  # fmt: skip
+        assert sorted(r["id"] for r in csrs) == (
+            [] if alias == forbidden else sorted(c["id"] for c in data.csrs)
+        )
     expected_log = [
         (alias, resource, "failed" if alias == forbidden else "loaded")
-        for resource in ("certificates", "csr_list") for alias in datasets
-    ]  # fmt: skip
+        for resource in ("certificates", "csr_list")
+        for alias in datasets
+    ]
     assert [
         (e["account"], e["resource"], e["outcome"]) for e in last_sync(pipeline, source)
     ] == expected_log
@@ -215,17 +282,27 @@ def test_accounts_behind_one_endpoint_get_their_own_rows_and_a_forbidden_one_fai
 
 
 def test_an_account_failing_half_way_through_its_list_leaves_its_tables_as_they_were(
-    simulators: dict[str, Simulator], tmp_path: Path, warehouse: Warehouse,
+    simulators: dict[str, Simulator],
+    tmp_path: Path,
+    warehouse: Warehouse,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     """Rows stream to dlt as pages arrive, so the failing account's first rows are in staging;
     the merge must leave them out and touch nothing of that account."""
-    monkeypatch.setattr("scm_source.source.BATCH_ROWS", 10)
+    monkeypatch.setattr("scm_source.resources.BATCH_ROWS", 10)
 
     def run() -> Any:
-        source = scm_source(accounts=accounts(simulators, TOKENS), page_size=10, max_attempts=1)
-        return load_source(source.with_resources("certificates"), tmp_path,
-                           warehouse.destination, warehouse.dataset_name)  # fmt: skip
+        source = scm_source(
+            accounts=accounts(simulators, TOKENS),
+            **every_list(page_size=10),
+            http={"max_attempts": 1},
+        )
+        return load_source(
+            source.with_resources("certificates"),
+            tmp_path,
+            warehouse.destination,
+            warehouse.dataset_name,
+        )
 
     pipeline = run()
     certificate_tables = ("certificates", "certificates_history")
@@ -243,12 +320,16 @@ def test_an_account_failing_half_way_through_its_list_leaves_its_tables_as_they_
     assert [(f["account"], f["http_status"], f["rows"]) for f in caught.value.failures] == [
         ("beta", 503, 11)  # the first page and the offset probe's one new row
     ]
-    staged = query(pipeline, f"SELECT count(*) AS n FROM {warehouse.dataset_name}_staging"
-                   ".certificates WHERE account = 'beta'")  # fmt: skip
+    staged = query(
+        pipeline,
+        f"SELECT count(*) AS n FROM {warehouse.dataset_name}_staging"
+        ".certificates WHERE account = 'beta'",
+    )
     assert staged == [{"n": 10}]  # the first batch reached dlt before the outage
     assert rows_of(pipeline, "beta", certificate_tables) == beta_before
-    alpha_ids = query(pipeline, f"SELECT id FROM {warehouse.dataset_name}.certificates"
-                      " WHERE account = 'alpha'")  # fmt: skip
+    alpha_ids = query(
+        pipeline, f"SELECT id FROM {warehouse.dataset_name}.certificates WHERE account = 'alpha'"
+    )
     assert sorted(r["id"] for r in alpha_ids) == sorted(
         r.api["id"] for r in alpha.certificates if r.owned_by_self
     )

@@ -10,9 +10,9 @@ import requests
 
 from scm_source import scm_source
 from scm_source.simulator import Dataset, Faults, Simulator, SimulatorOptions
-from tests.conftest import load_failure, query, run_load, scm_export
+from tests.conftest import UNBOUNDED, every_list, load_failure, query, run_load, scm_export
 
-FAST_RETRY = {"backoff_seconds": 0.01, "max_attempts": 3}
+FAST_RETRY = {"http": {"backoff_seconds": 0.01, "max_attempts": 3}}
 
 
 def certificates_failure(
@@ -40,7 +40,7 @@ def certificates_failure(
 def test_simulator_answers_the_documented_error_bodies(
     dataset: Dataset, target: str, headers: str | None, status: int, code: str
 ) -> None:
-    options = SimulatorOptions(forbidden_tokens=frozenset({"forbidden"}), csr_max_offset=100)
+    options = SimulatorOptions(forbidden_tokens=frozenset({"forbidden"}), max_offset=100)
     with Simulator(dataset, options) as simulator:
         token = simulator.token if headers == "token" else headers
         response = requests.get(
@@ -89,7 +89,7 @@ def test_a_wrong_path_says_so(sim: Simulator, tmp_path: Path) -> None:
 def test_throttling_and_server_errors_are_retried_then_reported(
     dataset: Dataset, tmp_path: Path, faults: Faults, status: int
 ) -> None:
-    with Simulator(dataset, SimulatorOptions(faults=faults)) as simulator:
+    with Simulator(dataset, SimulatorOptions(faults=faults, **UNBOUNDED)) as simulator:
         failure = certificates_failure(simulator, tmp_path, **FAST_RETRY)
         assert len(simulator.requests) == 3  # max_attempts
     assert failure["http_status"] == status and failure["retries"] == 2
@@ -100,10 +100,17 @@ def test_transient_faults_do_not_lose_or_double_rows(
 ) -> None:
     faults = Faults(rate_429=0.25, rate_500=0.1, seed=4)
     with Simulator(dataset, SimulatorOptions(faults=faults, retry_after="0")) as simulator:
-        pipeline = run_load(simulator, tmp_path, duckdb_destination, page_size=10,
-                            backoff_seconds=0.01, max_attempts=10)  # fmt: skip
+        pipeline = run_load(
+            simulator,
+            tmp_path,
+            duckdb_destination,
+            **every_list(page_size=10),
+            http={"backoff_seconds": 0.01, "max_attempts": 10},
+        )
         statuses = {request.status for request in simulator.requests}
-    assert statuses == {200, 429, 500}
+        refused = {int(r.query["offset"]) for r in simulator.requests if r.status == 400}
+    # 400s only where the simulator's bound refuses an offset (the planner's end of a window).
+    assert statuses - {400} == {200, 429, 500} and all(offset > 100 for offset in refused)
     ids = [row["id"] for row in query(pipeline, "SELECT id FROM scm.certificates")]
     assert sorted(ids) == sorted(r.api["id"] for r in dataset.certificates if r.owned_by_self)
 
@@ -116,8 +123,10 @@ def test_the_connector_only_sends_get(
 
 
 def test_cli_reports_an_api_failure_in_one_line_with_exit_1(sim: Simulator, tmp_path: Path) -> None:
-    env = {"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": "wrong-token-abcdef0123456789abcdef",
-           "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "out.duckdb")}  # fmt: skip
+    env = {
+        "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": "wrong-token-abcdef0123456789abcdef",
+        "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "out.duckdb"),
+    }
     result = scm_export("run", "--endpoint", sim.url, cwd=tmp_path, env=env)
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("scm-export:")]

@@ -1,6 +1,6 @@
 """A SIGKILL at any instant inside the DuckDB merges leaves each table as it was or as the run
 would have left it: never half of each (dlt's DuckDB factory does not declare transactions, so
-without `ATOMIC_DUCKDB` a merge's DELETE committed before its INSERT)."""
+without the DuckDB capability declared in destinations.py a merge's DELETE committed before its INSERT)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from scm_source.simulator import Dataset, Simulator
+from scm_source.simulator import Dataset, Simulator, SimulatorOptions
+from tests.conftest import UNBOUNDED
 
 CERTIFICATES = 10_000
 MERGES = ("certificates", "certificates_history")
@@ -34,16 +35,25 @@ def _ids(database: Path) -> tuple[set[str], set[str]]:
 @pytest.mark.parametrize("merge", MERGES)
 def test_a_kill_inside_a_merge_leaves_the_old_state_or_the_new(tmp_path: Path, merge: str) -> None:
     dataset = Dataset.generate(certificates=CERTIFICATES, csrs=10, seed=1)
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("SOURCES__", "DESTINATION__"))}  # fmt: skip
-    env["SOURCES__SCM_SOURCE__OWNED_BY_SELF"] = "false"
-    with Simulator(dataset) as sim:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SOURCES__", "DESTINATION__"))
+    }
+    env["SOURCES__SCM_SOURCE__CERTIFICATES__OWNED_BY_SELF"] = "false"
+    with Simulator(dataset, SimulatorOptions(**UNBOUNDED)) as sim:
         env = {**env, "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token}
         command = [sys.executable, "-m", "scm_export.cli", "run", "--endpoint", sim.url]
         first = tmp_path / "first"
         first.mkdir()
-        run = subprocess.run(command, cwd=first, env={**env, "DLT_DATA_DIR": str(first / "dlt")},
-                             capture_output=True, text=True, check=False)  # fmt: skip
+        run = subprocess.run(
+            command,
+            cwd=first,
+            env={**env, "DLT_DATA_DIR": str(first / "dlt")},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert run.returncode == 0, run.stderr
         before = _ids(first / "scm_export.duckdb")
         changed = Dataset.generate(certificates=CERTIFICATES, csrs=10, seed=1)
@@ -55,8 +65,13 @@ def test_a_kill_inside_a_merge_leaves_the_old_state_or_the_new(tmp_path: Path, m
             attempt = tmp_path / f"kill-{polls}"
             shutil.copytree(first, attempt)
             job = f"{attempt}/dlt/pipelines/scm_export/load/normalized/*/started_jobs/{merge}.*.sql"
-            process = subprocess.Popen(command, cwd=attempt, env={**env, "DLT_DATA_DIR": str(attempt / "dlt")},
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            process = subprocess.Popen(
+                command,
+                cwd=attempt,
+                env={**env, "DLT_DATA_DIR": str(attempt / "dlt")},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             seen = 0
             while process.poll() is None:
                 if glob.glob(job):

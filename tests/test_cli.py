@@ -45,7 +45,7 @@ def test_run_uses_dlt_config_from_the_environment(sim: Simulator, tmp_path: Path
     env = {
         "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token,
         "SOURCES__SCM_SOURCE__ENDPOINT": sim.url,
-        "SOURCES__SCM_SOURCE__PAGE_SIZE": "20",
+        "SOURCES__SCM_SOURCE__CSR_LIST__PAGE_SIZE": "20",
         "DESTINATION__DUCKDB__CREDENTIALS": str(database),
     }
     result = scm_export(
@@ -53,9 +53,12 @@ def test_run_uses_dlt_config_from_the_environment(sim: Simulator, tmp_path: Path
     )
     assert result.returncode == 0, result.stderr
     with duckdb.connect(str(database), read_only=True) as connection:
-        tables = {row[0] for row in connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'certs'"
-        ).fetchall()}  # fmt: skip
+        tables = {
+            row[0]
+            for row in connection.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'certs'"
+            ).fetchall()
+        }
         count = connection.execute("SELECT count(*) FROM certs.csr_list").fetchone()
     assert "certificates" not in tables and count == (len(sim.dataset.csrs),)
     assert {request.query["limit"] for request in sim.requests} == {"20"}
@@ -64,11 +67,22 @@ def test_run_uses_dlt_config_from_the_environment(sim: Simulator, tmp_path: Path
 
 def test_run_into_the_local_postgresql(sim: Simulator, tmp_path: Path) -> None:
     dataset = f"scm_cli_{os.getpid()}"
-    env = {"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token,
-           "DESTINATION__POSTGRES__CREDENTIALS": POSTGRES_DSN}  # fmt: skip
+    env = {
+        "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token,
+        "DESTINATION__POSTGRES__CREDENTIALS": POSTGRES_DSN,
+    }
     try:
-        result = scm_export("run", "--destination", "postgres", "--dataset-name", dataset,
-                            "--endpoint", sim.url, cwd=tmp_path, env=env)  # fmt: skip
+        result = scm_export(
+            "run",
+            "--destination",
+            "postgres",
+            "--dataset-name",
+            dataset,
+            "--endpoint",
+            sim.url,
+            cwd=tmp_path,
+            env=env,
+        )
         assert result.returncode == 0, result.stderr
         with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
             cursor.execute(f"SELECT count(*), count(DISTINCT id) FROM {dataset}.certificates")
@@ -85,15 +99,22 @@ def test_run_into_the_local_postgresql(sim: Simulator, tmp_path: Path) -> None:
 def test_simulate_serves_until_stopped(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "scm_export.cli", "simulate", "--port", "0", "--certificates", "30"],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
         url = first.split(" at ")[1].split()[0]
-        answer = requests.get(f"{url}/v3/scm/certificates", headers={"X-Auth-Token": DEFAULT_TOKEN},
-                              params={"limit": 50}, timeout=10)  # fmt: skip
+        answer = requests.get(
+            f"{url}/v3/scm/certificates",
+            headers={"X-Auth-Token": DEFAULT_TOKEN},
+            params={"limit": 50},
+            timeout=10,
+        )
         assert answer.status_code == 200 and 0 < answer.json()["total_count"] <= 30
     finally:
         process.terminate()

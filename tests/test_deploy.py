@@ -29,8 +29,13 @@ KEY = AccessKey("WORKFLOWAK0123456789", "workflow-secret-key-0123456789abcdef")
 
 def _checkout(target: Path) -> Path:
     """The committed files, as actions/checkout gives them."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     for name in files:
         source = REPO / name
         if source.is_file():
@@ -43,9 +48,16 @@ def _python_with_our_dependencies(folder: Path) -> Path:
     """A fresh venv that sees this one's packages (no download), as setup-python's would after
     the install step fetched them."""
     subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
-    site = subprocess.run([str(folder / "bin" / "python"), "-c",
-                           "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    site = subprocess.run(
+        [
+            str(folder / "bin" / "python"),
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     ours = sysconfig.get_paths()["purelib"]
     (Path(site) / "scm_export_test_dependencies.pth").write_text(ours + "\n")
     return folder / "bin"
@@ -59,8 +71,9 @@ def test_the_github_workflow_loads_into_postgres(tmp_path: Path) -> None:
     workflow = yaml.safe_load(WORKFLOW.read_text())
     steps = workflow["jobs"]["load"]["steps"]
     assert [step.get("uses", "").split("@")[0] for step in steps[:2]] == [
-        "actions/checkout", "actions/setup-python"
-    ]  # fmt: skip
+        "actions/checkout",
+        "actions/setup-python",
+    ]
     dataset = Dataset.generate(certificates=60, csrs=12, seed=11)
     schema = "scm"  # what the workflow names; a database of the test's own keeps it apart
     database = f"scm_workflow_{uuid.uuid4().hex[:8]}"
@@ -77,19 +90,33 @@ def test_the_github_workflow_loads_into_postgres(tmp_path: Path) -> None:
                 "SCM_DOMAIN_ID": dataset.domain_id,
                 "POSTGRES_CREDENTIALS": f"postgresql://postgres@127.0.0.1:5432/{database}",
             }
-            base = {key: value for key, value in os.environ.items()
-                    if not key.startswith(("SOURCES__", "DESTINATION__", "VIRTUAL_ENV"))}  # fmt: skip
+            base = {
+                key: value
+                for key, value in os.environ.items()
+                if not key.startswith(("SOURCES__", "DESTINATION__", "VIRTUAL_ENV"))
+            }
             base |= {
                 "PATH": f"{bin_dir}{os.pathsep}{base['PATH']}",
                 "DLT_DATA_DIR": str(tmp_path / "runner-home"),
                 "SOURCES__SCM_SOURCE__ENDPOINT": sim.url,  # a repository variable's job
             }
             for step in steps[2:]:
-                env = {**base, **{k: _secret_expression(str(v), secrets)
-                                  for k, v in step.get("env", {}).items()}}  # fmt: skip
-                result = subprocess.run(["bash", "-eo", "pipefail", "-c", step["run"]],
-                                        cwd=checkout, env=env, capture_output=True, text=True,
-                                        timeout=300, check=False)  # fmt: skip
+                env = {
+                    **base,
+                    **{
+                        k: _secret_expression(str(v), secrets)
+                        for k, v in step.get("env", {}).items()
+                    },
+                }
+                result = subprocess.run(
+                    ["bash", "-eo", "pipefail", "-c", step["run"]],
+                    cwd=checkout,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                    check=False,
+                )
                 assert result.returncode == 0, (step["name"], result.stdout, result.stderr)
         connection = psycopg2.connect(POSTGRES_DSN.rsplit("/", 1)[0] + f"/{database}")
         with connection, connection.cursor() as cursor:
@@ -99,8 +126,10 @@ def test_the_github_workflow_loads_into_postgres(tmp_path: Path) -> None:
         connection.close()
         assert loaded == {r.api["id"] for r in dataset.certificates if r.owned_by_self}
         signed = [r for r in sim.requests if r.path.startswith("/v3/scm/")]
-        assert signed and all(r.headers["authorization"].startswith("SDK-HMAC-SHA256 Access=WORKFLOWAK")
-                              for r in signed)  # fmt: skip
+        assert signed and all(
+            r.headers["authorization"].startswith("SDK-HMAC-SHA256 Access=WORKFLOWAK")
+            for r in signed
+        )
     finally:
         admin.cursor().execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
         admin.close()
@@ -123,15 +152,18 @@ def test_the_airflow_tasks_load_each_account_and_fail_alone(
 ) -> None:
     alpha, beta = Dataset.generate(40, 6, seed=1), Dataset.generate(9, 3, seed=2)
     with Simulator(alpha, accounts={"beta-token-0123456789abcdef0": beta}) as sim:
-        module = _dag_module(monkeypatch, {
-            "SCM_EXPORT_DESTINATION": "duckdb",
-            "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "airflow.duckdb"),
-            "DLT_DATA_DIR": str(tmp_path / "dlt"),
-            "SOURCES__SCM_SOURCE__ACCOUNTS": '["alpha", "beta"]',
-            "SOURCES__SCM_SOURCE__ENDPOINT": sim.url,
-            "SOURCES__SCM_SOURCE__ALPHA__CREDENTIALS__AUTH_TOKEN": sim.token,
-            "SOURCES__SCM_SOURCE__BETA__CREDENTIALS__AUTH_TOKEN": "wrong-beta-0123456789abcdef",
-        })  # fmt: skip
+        module = _dag_module(
+            monkeypatch,
+            {
+                "SCM_EXPORT_DESTINATION": "duckdb",
+                "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "airflow.duckdb"),
+                "DLT_DATA_DIR": str(tmp_path / "dlt"),
+                "SOURCES__SCM_SOURCE__ACCOUNTS": '["alpha", "beta"]',
+                "SOURCES__SCM_SOURCE__ENDPOINT": sim.url,
+                "SOURCES__SCM_SOURCE__ALPHA__CREDENTIALS__AUTH_TOKEN": sim.token,
+                "SOURCES__SCM_SOURCE__BETA__CREDENTIALS__AUTH_TOKEN": "wrong-beta-0123456789abcdef",
+            },
+        )
         assert module.configured_accounts() == ["alpha", "beta"]
         assert "LOADED" in module.load_account("alpha")
         with pytest.raises(ScmAccountsFailed, match="account 'beta', certificates: GET "):

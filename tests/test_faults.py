@@ -71,18 +71,40 @@ class CuttingForwarder:
 def test_postgres_gone_mid_load_is_one_line_and_leaves_the_tables(tmp_path: Path) -> None:
     schema = f"scm_cut_{uuid.uuid4().hex[:8]}"
     first, second = Dataset.generate(400, 20, seed=1), Dataset.generate(3000, 200, seed=2)
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("SOURCES__", "DESTINATION__"))}  # fmt: skip
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SOURCES__", "DESTINATION__"))
+    }
     env["DLT_DATA_DIR"] = str(tmp_path / "dlt")
-    command = [sys.executable, "-m", "scm_export.cli", "run", "--destination", "postgres",
-               "--dataset-name", schema]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "scm_export.cli",
+        "run",
+        "--destination",
+        "postgres",
+        "--dataset-name",
+        schema,
+    ]
 
     def run(dataset: Dataset, dsn: str) -> subprocess.CompletedProcess[str]:
         with Simulator(dataset) as sim:
-            env.update({"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token,
-                        "DESTINATION__POSTGRES__CREDENTIALS": dsn})  # fmt: skip
-            return subprocess.run([*command, "--endpoint", sim.url], cwd=tmp_path, env=env,
-                                  capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
+            env.update(
+                {
+                    "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token,
+                    "DESTINATION__POSTGRES__CREDENTIALS": dsn,
+                }
+            )
+            return subprocess.run(
+                [*command, "--endpoint", sim.url],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=300,
+            )
 
     try:
         loaded = run(first, POSTGRES_DSN)
@@ -125,8 +147,12 @@ def test_a_load_that_fails_leaves_its_sync_log_saying_failed(tmp_path: Path) -> 
     dataset = Dataset.generate(40, 4, seed=6)
     try:
         with Simulator(dataset) as sim:
-            pipeline = dlt.pipeline("settle", destination=dlt.destinations.postgres(POSTGRES_DSN),
-                                    dataset_name=schema, pipelines_dir=str(tmp_path))  # fmt: skip
+            pipeline = dlt.pipeline(
+                "settle",
+                destination=dlt.destinations.postgres(POSTGRES_DSN),
+                dataset_name=schema,
+                pipelines_dir=str(tmp_path),
+            )
             load(pipeline, scm_source(credentials={"auth_token": sim.token}, endpoint=sim.url))
             with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
                 cursor.execute(f"SELECT id FROM {schema}.certificates")
@@ -143,8 +169,9 @@ def test_a_load_that_fails_leaves_its_sync_log_saying_failed(tmp_path: Path) -> 
         with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
             cursor.execute(f"SELECT id FROM {schema}.certificates")
             assert {row[0] for row in cursor.fetchall()} == before
-            cursor.execute(f"SELECT _dlt_load_id, outcome, error FROM {schema}.sync_log"
-                           " ORDER BY started_at")  # fmt: skip
+            cursor.execute(
+                f"SELECT _dlt_load_id, outcome, error FROM {schema}.sync_log ORDER BY started_at"
+            )
             rows = cursor.fetchall()
             cursor.execute(f"SELECT load_id FROM {schema}._dlt_loads")
             landed = {row[0] for row in cursor.fetchall()}

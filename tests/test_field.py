@@ -19,7 +19,7 @@ from scm_export.runner import DUCKDB_SETTINGS, destination
 
 from scm_source import ScmAccountsFailed, finish, load, scm_source
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
-from tests.conftest import POSTGRES_DSN, REPO, scm_export
+from tests.conftest import POSTGRES_DSN, REPO, every_list, scm_export
 
 
 def _token_env(simulator: Simulator, data_dir: Path) -> dict[str, str]:
@@ -101,30 +101,66 @@ def test_the_commands_defaults_do_not_depend_on_the_folder(tmp_path: Path) -> No
     assert credentials.global_config == {"memory_limit": "128MB", "preserve_insertion_order": False}
     assert credentials.global_config == DUCKDB_SETTINGS
     probe = subprocess.run(
-        [sys.executable, "-c", "import scm_export.cli, dlt; print(dlt.config['runtime.dlthub_telemetry'])"],
-        cwd=tmp_path, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import scm_export.cli, dlt; print(dlt.config['runtime.dlthub_telemetry'])",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
         env={k: v for k, v in os.environ.items() if not k.startswith("RUNTIME__")},
-    )  # fmt: skip
+    )
     assert probe.stdout.strip().lower() == "false"
 
 
 @pytest.mark.parametrize(
     ("where", "line"),
     [
-        ("env", "unknown setting SOURCES__SCM_SOURCE__PAGESIZE (an environment variable): did you mean SOURCES__SCM_SOURCE__PAGE_SIZE?"),
-        ("config", "unknown setting sources.scm_source.page_sise (in config.toml): did you mean sources.scm_source.page_size?"),
-        ("secrets", "unknown setting sources.scm_source.credentials.acess_key (in secrets.toml): did you mean sources.scm_source.credentials.access_key?"),
+        (
+            "env",
+            "unknown setting SOURCES__SCM_SOURCE__CERTIFICATES__PAGESIZE (an environment variable): did you mean SOURCES__SCM_SOURCE__CERTIFICATES__PAGE_SIZE?",
+        ),
+        (
+            "config",
+            "unknown setting sources.scm_source.http.max_atempts (in config.toml): did you mean sources.scm_source.http.max_attempts?",
+        ),
+        (
+            "moved",
+            "setting sources.scm_source.status (in config.toml) has moved: set sources.scm_source.certificates.status",
+        ),
+        (
+            "misspelt and moved",
+            "unknown setting SOURCES__SCM_SOURCE__PAGESIZE (an environment variable): did you mean SOURCES__SCM_SOURCE__CERTIFICATES__PAGE_SIZE or SOURCES__SCM_SOURCE__CSR_LIST__PAGE_SIZE?",
+        ),
+        (
+            "moved env",
+            "setting SOURCES__SCM_SOURCE__PAGE_SIZE (an environment variable) has moved: set SOURCES__SCM_SOURCE__CERTIFICATES__PAGE_SIZE and SOURCES__SCM_SOURCE__CSR_LIST__PAGE_SIZE",
+        ),
+        (
+            "secrets",
+            "unknown setting sources.scm_source.credentials.acess_key (in secrets.toml): did you mean sources.scm_source.credentials.access_key?",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_misspelt_setting_stops_the_run_naming_the_nearest(
     sim: Simulator, tmp_path: Path, where: str, line: str
 ) -> None:
     env = _token_env(sim, tmp_path / "dlt")
     (tmp_path / ".dlt").mkdir()
     if where == "env":
+        env["SOURCES__SCM_SOURCE__CERTIFICATES__PAGESIZE"] = "20"
+    elif where == "moved env":
+        env["SOURCES__SCM_SOURCE__PAGE_SIZE"] = "20"
+    elif where == "misspelt and moved":
         env["SOURCES__SCM_SOURCE__PAGESIZE"] = "20"
     elif where == "config":
-        (tmp_path / ".dlt" / "config.toml").write_text("[sources.scm_source]\npage_sise = 20\n")
+        (tmp_path / ".dlt" / "config.toml").write_text(
+            "[sources.scm_source.http]\nmax_atempts = 2\n"
+        )
+    elif where == "moved":
+        (tmp_path / ".dlt" / "config.toml").write_text("[sources.scm_source]\nstatus = 'ISSUED'\n")
     else:
         (tmp_path / ".dlt" / "secrets.toml").write_text(
             "[sources.scm_source.credentials]\nacess_key = 'AK'\n"
@@ -140,9 +176,12 @@ def test_library_users_get_the_failed_account_raised_and_the_views(tmp_path: Pat
     with Simulator(alpha, accounts={"beta-token-0123456789abcdef": beta}) as sim:
         accounts = [
             {"alias": "alpha", "credentials": {"auth_token": sim.token}, "endpoint": sim.url},
-            {"alias": "beta", "credentials": {"auth_token": "wrong-0123456789abcdef"},
-             "endpoint": sim.url},
-        ]  # fmt: skip
+            {
+                "alias": "beta",
+                "credentials": {"auth_token": "wrong-0123456789abcdef"},
+                "endpoint": sim.url,
+            },
+        ]
         for finish_it in (False, True):
             pipeline = dlt.pipeline(
                 f"library_{finish_it}",
@@ -174,8 +213,17 @@ def test_postgres_without_a_password_in_the_dsn_loads(sim: Simulator, tmp_path: 
         "DESTINATION__POSTGRES__CREDENTIALS": "postgresql://postgres@127.0.0.1:5432/test",
     }
     try:
-        result = scm_export("run", "--endpoint", sim.url, "--destination", "postgres",
-                            "--dataset-name", schema, cwd=tmp_path, env=env)  # fmt: skip
+        result = scm_export(
+            "run",
+            "--endpoint",
+            sim.url,
+            "--destination",
+            "postgres",
+            "--dataset-name",
+            schema,
+            cwd=tmp_path,
+            env=env,
+        )
         assert result.returncode == 0, result.stderr
         assert result.stderr == ""  # no notices about the INSERT format chosen on purpose
         with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
@@ -190,17 +238,25 @@ def test_postgres_without_a_password_in_the_dsn_loads(sim: Simulator, tmp_path: 
 def test_ctrl_c_prints_one_line_exits_130_and_loads_nothing(tmp_path: Path) -> None:
     dataset = Dataset.generate(certificates=600, csrs=10, seed=5)
     hold = threading.Event()
-    options = SimulatorOptions(hold_after_first=hold)
+    options = SimulatorOptions(hold=hold)
     with Simulator(dataset, options) as sim:
         env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__"))},
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("SOURCES__", "DESTINATION__"))
+            },
             **_token_env(sim, tmp_path / "dlt"),
-            "SOURCES__SCM_SOURCE__MAX_CONCURRENCY": "1",
-        }  # fmt: skip
+            "SOURCES__SCM_SOURCE__HTTP__MAX_CONCURRENCY": "1",
+        }
         process = subprocess.Popen(
             [sys.executable, "-m", "scm_export.cli", "run", "--endpoint", sim.url],
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert sim.wait_for_requests(1, timeout=60)  # mid-extract: the next request is held
         process.send_signal(signal.SIGINT)
         hold.set()
@@ -210,18 +266,63 @@ def test_ctrl_c_prints_one_line_exits_130_and_loads_nothing(tmp_path: Path) -> N
     database = tmp_path / "scm_export.duckdb"
     if database.exists():
         with duckdb.connect(str(database), read_only=True) as connection:
-            tables = {row[0] for row in connection.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'scm'"
-            ).fetchall()}  # fmt: skip
+            tables = {
+                row[0]
+                for row in connection.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'scm'"
+                ).fetchall()
+            }
         assert "certificates" not in tables
 
 
 def test_add_limit_cuts_lists_short_and_so_merges_nothing(sim: Simulator, tmp_path: Path) -> None:
     """What the README says of dlt's add_limit: a list cut short is an account not read in full,
     and the merge leaves such an account's tables as they were."""
-    pipeline = dlt.pipeline("limited", destination=dlt.destinations.duckdb(str(tmp_path / "l.duckdb")),
-                            dataset_name="scm", pipelines_dir=str(tmp_path / "pipelines"))  # fmt: skip
-    source = scm_source(credentials={"auth_token": sim.token}, endpoint=sim.url, page_size=10)
+    pipeline = dlt.pipeline(
+        "limited",
+        destination=dlt.destinations.duckdb(str(tmp_path / "l.duckdb")),
+        dataset_name="scm",
+        pipelines_dir=str(tmp_path / "pipelines"),
+    )
+    source = scm_source(
+        credentials={"auth_token": sim.token}, endpoint=sim.url, **every_list(page_size=10)
+    )
     pipeline.run(source.add_limit(1))
     with pipeline.sql_client() as client:
         assert client.execute_sql("SELECT count(*) FROM scm.certificates") == [(0,)]
+
+
+@pytest.mark.parametrize("token_is_right", [True, False])
+def test_the_plain_dlt_script_runs_as_the_command_does(
+    sim: Simulator, tmp_path: Path, token_is_right: bool
+) -> None:
+    """`python pipelines/scm_pipeline.py` from the repository root: the command's summary, its
+    one-line failure and exit code, into the DuckDB file the environment names."""
+    database = tmp_path / "script.duckdb"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__"))},
+        **_token_env(sim, tmp_path / "dlt"),
+        "SOURCES__SCM_SOURCE__ENDPOINT": sim.url,
+        "DESTINATION__DUCKDB__CREDENTIALS": str(database),
+    }
+    if not token_is_right:
+        env["SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN"] = "wrong-token-0123456789abcdef01234"
+    script = subprocess.run(
+        [sys.executable, "pipelines/scm_pipeline.py"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if token_is_right:
+        assert (script.returncode, script.stderr) == (0, "")
+        assert script.stdout.startswith(f"Loaded into DuckDB file {database}, dataset scm, in ")
+        assert "certificates_expiring" in _views(database)
+        return
+    assert script.returncode == 1 and script.stdout.startswith("FAILED: 2 of 2 lists")
+    [line] = [row for row in script.stderr.splitlines() if row.startswith("scm-export:")]
+    assert line.startswith(
+        f"scm-export: error: GET {sim.url}/v3/scm/certificates answered HTTP 401"
+    )
+    assert "wrong-token" not in script.stdout + script.stderr

@@ -26,12 +26,14 @@ def everything(pipeline: Any, tables: tuple[str, ...] = OBJECT_TABLES, where: st
     """Every row of the tables, as a reader sees them, in a stable order."""
     return {
         table: sorted(
-            (tuple(row.values()) for row in query(
-                pipeline, f"SELECT * FROM {pipeline.dataset_name}.{table} {where}")),
+            (
+                tuple(row.values())
+                for row in query(pipeline, f"SELECT * FROM {pipeline.dataset_name}.{table} {where}")
+            ),
             key=repr,
         )
         for table in tables
-    }  # fmt: skip
+    }
 
 
 def versions(pipeline: Any, table: str, column: str) -> dict[str, list[dict[str, Any]]]:
@@ -69,11 +71,15 @@ def test_changes_between_runs_give_exact_snapshots_versions_and_status_changes(
 
     # The snapshot: what the API lists now, nothing else.
     now_listed = listed_statuses(dataset)
-    snapshot = {r["id"]: r["status"] for r in query(
-        second, f"SELECT id, status FROM {warehouse.dataset_name}.certificates")}  # fmt: skip
+    snapshot = {
+        r["id"]: r["status"]
+        for r in query(second, f"SELECT id, status FROM {warehouse.dataset_name}.certificates")
+    }
     assert snapshot == now_listed and not deleted & snapshot.keys() and added <= snapshot.keys()
-    names = {r["id"]: r["name"] for r in query(
-        second, f"SELECT id, name FROM {warehouse.dataset_name}.csr_list")}  # fmt: skip
+    names = {
+        r["id"]: r["name"]
+        for r in query(second, f"SELECT id, name FROM {warehouse.dataset_name}.csr_list")
+    }
     assert names == {csr["id"]: csr["name"] for csr in dataset.csrs}
     assert names[renamed] == "csr-renamed"
 
@@ -86,8 +92,10 @@ def test_changes_between_runs_give_exact_snapshots_versions_and_status_changes(
     for certificate_id, seen in history.items():
         states = [(v["status"], v["valid_from"], v["valid_to"]) for v in seen]
         if certificate_id in changed:
-            expected = [(before[certificate_id], load_1, load_2),
-                        (changed[certificate_id], load_2, None)]  # fmt: skip
+            expected = [
+                (before[certificate_id], load_1, load_2),
+                (changed[certificate_id], load_2, None),
+            ]
         elif certificate_id in deleted:
             expected = [(before[certificate_id], load_1, load_2)]
         elif certificate_id in added:
@@ -105,8 +113,11 @@ def test_changes_between_runs_give_exact_snapshots_versions_and_status_changes(
     assert csr_history[renamed][0]["valid_to"] == csr_history[renamed][1]["valid_from"] == load_2
 
     # The view: exactly the three status changes, seen at the second load.
-    changes = query(second, "SELECT account, id, previous_status, new_status, changed_seen_at"
-                    f" FROM {warehouse.dataset_name}.certificate_status_changes")  # fmt: skip
+    changes = query(
+        second,
+        "SELECT account, id, previous_status, new_status, changed_seen_at"
+        f" FROM {warehouse.dataset_name}.certificate_status_changes",
+    )
     assert sorted(tuple(c.values()) for c in changes) == sorted(
         ("default", i, before[i], status, load_2) for i, status in changed.items()
     )
@@ -121,13 +132,22 @@ def test_a_rerun_with_no_change_adds_rows_only_to_the_sync_log(
         before = everything(pipeline)
         pipeline = run_load(simulator, tmp_path, warehouse.destination, warehouse.dataset_name)
     assert everything(pipeline) == before
-    log = query(pipeline, "SELECT resource, outcome, api_total, rows, pages"
-                f" FROM {warehouse.dataset_name}.sync_log ORDER BY started_at")  # fmt: skip
+    log = query(
+        pipeline,
+        "SELECT resource, outcome, api_total, rows, pages"
+        f" FROM {warehouse.dataset_name}.sync_log ORDER BY started_at",
+    )
     listed = len(listed_statuses(dataset))
-    expected = [{"resource": "certificates", "outcome": "loaded", "api_total": listed,
-                 "rows": listed, "pages": math.ceil(listed / 50)},
-                {"resource": "csr_list", "outcome": "loaded", "api_total": 15, "rows": 15,
-                 "pages": 1}]  # fmt: skip
+    expected = [
+        {
+            "resource": "certificates",
+            "outcome": "loaded",
+            "api_total": listed,
+            "rows": listed,
+            "pages": math.ceil(listed / 50),
+        },
+        {"resource": "csr_list", "outcome": "loaded", "api_total": 15, "rows": 15, "pages": 1},
+    ]
     key = lambda row: row["resource"]  # noqa: E731
     assert sorted(log[:2], key=key) == expected and sorted(log[2:], key=key) == expected
 
@@ -144,8 +164,13 @@ def test_a_filtered_run_touches_only_what_it_received(tmp_path: Path, warehouse:
         dataset.set_status(now_revoked, "REVOKED")  # selected by the filter
         dataset.set_status(elsewhere, "ISSUED")  # not selected
         dataset.delete_certificates({gone})  # not selected either
-        pipeline = run_load(simulator, tmp_path, warehouse.destination, warehouse.dataset_name,
-                            status="REVOKED")  # fmt: skip
+        pipeline = run_load(
+            simulator,
+            tmp_path,
+            warehouse.destination,
+            warehouse.dataset_name,
+            certificates={"status": "REVOKED"},
+        )
     # Every other object, the unselected changed and deleted ones too, exactly as before...
     assert everything(pipeline, where=f"WHERE id <> '{now_revoked}'") == before
     # ...and the one it received moved on.
@@ -155,8 +180,10 @@ def test_a_filtered_run_touches_only_what_it_received(tmp_path: Path, warehouse:
         ("REVOKED", True),
     ]
     assert history[0]["valid_to"] == history[1]["valid_from"]
-    assert query(pipeline, f"SELECT status FROM {warehouse.dataset_name}.certificates"
-                 f" WHERE id = '{now_revoked}'") == [{"status": "REVOKED"}]  # fmt: skip
+    assert query(
+        pipeline,
+        f"SELECT status FROM {warehouse.dataset_name}.certificates WHERE id = '{now_revoked}'",
+    ) == [{"status": "REVOKED"}]
 
 
 def test_the_simulator_changes_its_data_when_asked_over_http(tmp_path: Path) -> None:
@@ -168,9 +195,9 @@ def test_the_simulator_changes_its_data_when_asked_over_http(tmp_path: Path) -> 
         changed = response.json()
         pipeline = run_load(simulator, tmp_path, duckdb(tmp_path))
     assert response.status_code == 200
-    assert [len(changed[key]) for key in ("status_changed", "deleted", "added", "csrs_renamed")] == [
-        2, 2, 4, 4
-    ]  # fmt: skip
+    assert [
+        len(changed[key]) for key in ("status_changed", "deleted", "added", "csrs_renamed")
+    ] == [2, 2, 4, 4]
     after = listed_statuses(dataset)
     assert set(changed["deleted"]) <= before.keys() and not set(changed["deleted"]) & after.keys()
     assert all(before[i] != after[i] for i in changed["status_changed"])

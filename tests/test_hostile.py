@@ -80,8 +80,12 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Answ
 
 
 def _pipeline(tmp_path: Path, name: str = "hostile") -> dlt.Pipeline:
-    return dlt.pipeline(name, destination=dlt.destinations.duckdb(str(tmp_path / f"{name}.duckdb")),
-                        dataset_name="scm", pipelines_dir=str(tmp_path / "pipelines"))  # fmt: skip
+    return dlt.pipeline(
+        name,
+        destination=dlt.destinations.duckdb(str(tmp_path / f"{name}.duckdb")),
+        dataset_name="scm",
+        pipelines_dir=str(tmp_path / "pipelines"),
+    )
 
 
 # -- credentials stay with their host -------------------------------------------------------------
@@ -109,8 +113,12 @@ def test_a_redirect_from_iam_does_not_carry_the_password(tmp_path: Path) -> None
     with hostile(lambda *_: issued) as elsewhere:
         moved = (307, {"Location": f"{elsewhere.url}/v3/auth/tokens"}, b"")
         with hostile(lambda *_: moved) as iam:
-            credentials = {"username": "reporter", "password": "pa55-must-stay",
-                           "domain_name": "acme", "iam_endpoint": iam.url}  # fmt: skip
+            credentials = {
+                "username": "reporter",
+                "password": "pa55-must-stay",
+                "domain_name": "acme",
+                "iam_endpoint": iam.url,
+            }
             source = scm_source(credentials=credentials, endpoint=iam.url)
             with pytest.raises(ScmAccountsFailed, match=r"POST .* answered HTTP 307 redirecting"):
                 load(_pipeline(tmp_path), source.with_resources("csr_list"))
@@ -120,11 +128,19 @@ def test_a_redirect_from_iam_does_not_carry_the_password(tmp_path: Path) -> None
 NOT_LOOPBACK = [
     ({"endpoint": "http://scm.example.test"}, "endpoint='http://scm.example.test' is plain http"),
     ({"endpoint": "http://10.1.2.3:8080"}, "endpoint='http://10.1.2.3:8080' is plain http"),
-    ({"endpoint": "https://scm.example.test",
-      "credentials": {"username": "u", "password": "p", "domain_name": "d",
-                      "iam_endpoint": "http://iam.example.test"}},
-     "iam_endpoint='http://iam.example.test' is plain http"),
-]  # fmt: skip
+    (
+        {
+            "endpoint": "https://scm.example.test",
+            "credentials": {
+                "username": "u",
+                "password": "p",
+                "domain_name": "d",
+                "iam_endpoint": "http://iam.example.test",
+            },
+        },
+        "iam_endpoint='http://iam.example.test' is plain http",
+    ),
+]
 
 
 @pytest.mark.parametrize(("settings", "message"), NOT_LOOPBACK)
@@ -144,9 +160,23 @@ def test_credentials_never_go_over_plain_http_to_another_machine(
     )
     namespaced = 'ip link set lo up && exec "$0" "$@"'
     result = subprocess.run(
-        ["unshare", "-n", "sh", "-c", namespaced, sys.executable, "-c", script, json.dumps(settings)],
-        capture_output=True, text=True, cwd=tmp_path, check=False, timeout=60,
-    )  # fmt: skip
+        [
+            "unshare",
+            "-n",
+            "sh",
+            "-c",
+            namespaced,
+            sys.executable,
+            "-c",
+            script,
+            json.dumps(settings),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(message) and "use https://" in result.stdout
 
@@ -165,8 +195,13 @@ def test_loopback_http_stays_allowed(tmp_path: Path) -> None:
 
 
 def _certificate(index: int, **fields: Any) -> dict[str, Any]:
-    return {"id": f"scs{index:013d}", "name": f"cert-{index}", "status": "ISSUED",
-            "expire_time": "2030-01-01 00:00:00.0", **fields}  # fmt: skip
+    return {
+        "id": f"scs{index:013d}",
+        "name": f"cert-{index}",
+        "status": "ISSUED",
+        "expire_time": "2030-01-01 00:00:00.0",
+        **fields,
+    }
 
 
 def _listing(rows: list[dict[str, Any]], total: int | None = None, page: int = 0) -> Respond:
@@ -199,13 +234,37 @@ def _raw(body: bytes) -> Respond:
 
 DEEP = b'{"certificates": [' + b"[" * 200_000 + b"]" * 200_000 + b'], "total_count": 1}'
 FAILING = [
-    ("int64", _listing([_certificate(1, domain_count=2**70)]), "field `domain_count` of object id='scs0000000000001' is 1180591620717411303424, which no warehouse column"),
-    ("surrogate", _raw(b'{"certificates": [{"id": "scs1", "name": "a\\ud800b"}], "total_count": 1}'), "field `name` of object id='scs1' is 'a\\ud800b', which no warehouse column"),
-    ("nul", _listing([_certificate(1, name="a\x00b")]), "field `name` of object id='scs0000000000001' is 'a\\x00b', which no warehouse column"),
-    ("nested", _raw(DEEP), "GET /v3/scm/certificates: an answer could not be loaded (RecursionError"),
-    ("deep field", _listing([_certificate(1, extra=json.loads("[" * 300 + "]" * 300))]), "GET /v3/scm/certificates: an answer could not be loaded ("),
-    ("more rows than limit", _listing([_certificate(i) for i in range(60)], page=60), "answer has 60 rows, more than the limit"),
-]  # fmt: skip
+    (
+        "int64",
+        _listing([_certificate(1, domain_count=2**70)]),
+        "field `domain_count` of object id='scs0000000000001' is 1180591620717411303424, which no warehouse column",
+    ),
+    (
+        "surrogate",
+        _raw(b'{"certificates": [{"id": "scs1", "name": "a\\ud800b"}], "total_count": 1}'),
+        "field `name` of object id='scs1' is 'a\\ud800b', which no warehouse column",
+    ),
+    (
+        "nul",
+        _listing([_certificate(1, name="a\x00b")]),
+        "field `name` of object id='scs0000000000001' is 'a\\x00b', which no warehouse column",
+    ),
+    (
+        "nested",
+        _raw(DEEP),
+        "GET /v3/scm/certificates: an answer could not be loaded (RecursionError",
+    ),
+    (
+        "deep field",
+        _listing([_certificate(1, extra=json.loads("[" * 300 + "]" * 300))]),
+        "GET /v3/scm/certificates: an answer could not be loaded (",
+    ),
+    (
+        "more rows than limit",
+        _listing([_certificate(i) for i in range(60)], page=60),
+        "answer has 60 rows, more than the limit",
+    ),
+]
 
 
 @pytest.mark.parametrize(("case", "respond", "message"), FAILING, ids=[c[0] for c in FAILING])
@@ -220,7 +279,7 @@ def test_an_odd_answer_fails_its_account_alone(
         ]
         pipeline = _pipeline(tmp_path)
         with pytest.raises(ScmAccountsFailed) as failed:
-            load(pipeline, scm_source(accounts=accounts, page_size=50))
+            load(pipeline, scm_source(accounts=accounts))
     [failure] = failed.value.failures
     assert failure["account"] == "beta" and failure["resource"] == "certificates"
     assert message in failure["error"], failure["error"]
@@ -240,8 +299,11 @@ def test_undeclared_fields_of_mixed_types_load_as_json_text(tmp_path: Path) -> N
         load(pipeline, scm_source(credentials={"auth_token": "t" * 32}, endpoint=odd.url))
     with pipeline.sql_client() as client:
         loaded = dict(client.execute_sql("SELECT id, later FROM certificates"))
-    assert loaded == {"scs0000000000001": "5", "scs0000000000002": '"five"',
-                      "scs0000000000003": '[1,"x"]'}  # fmt: skip
+    assert loaded == {
+        "scs0000000000001": "5",
+        "scs0000000000002": '"five"',
+        "scs0000000000003": '[1,"x"]',
+    }
 
 
 @pytest.mark.parametrize("total", [10**8, 10**15])
@@ -251,8 +313,12 @@ def test_a_total_the_rows_never_reach_ends_at_the_first_empty_page(
     rows = [_certificate(i) for i in range(100)]
     with hostile(_listing(rows, total=total)) as odd:
         pipeline = _pipeline(tmp_path)
-        load(pipeline, scm_source(credentials={"auth_token": "t" * 32}, endpoint=odd.url,
-                                  offset_mode="record"))  # fmt: skip
+        source = scm_source(
+            credentials={"auth_token": "t" * 32},
+            endpoint=odd.url,
+            certificates={"offset_mode": "record"},
+        )
+        load(pipeline, source)
     listing = [entry for entry in odd.log if entry[1].startswith("/v3/scm/certificates")]
     # 2 pages of rows, then an empty one ends it; those already in flight (at most 2 x the
     # limit's ceiling of 32) are all that may follow
@@ -296,8 +362,11 @@ def test_a_dripping_body_meets_the_deadline(tmp_path: Path) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        source = scm_source(credentials={"auth_token": "t" * 32}, endpoint=url,
-                            request_timeout_seconds=1, max_attempts=2, backoff_seconds=0)  # fmt: skip
+        source = scm_source(
+            credentials={"auth_token": "t" * 32},
+            endpoint=url,
+            http={"request_timeout_seconds": 1, "max_attempts": 2, "backoff_seconds": 0},
+        )
         with pytest.raises(ScmAccountsFailed) as failed:
             load(_pipeline(tmp_path), source.with_resources("certificates"))
     finally:
@@ -345,9 +414,10 @@ def test_secrets_a_server_echoes_are_stored_nowhere(tmp_path: Path, way: str) ->
     )
     with Simulator(Dataset.generate(8, 2, seed=3)) as sim, hostile(_echo) as odd:
         credentials = (
-            {"AUTH_TOKEN": token} if way == "auth_token"
+            {"AUTH_TOKEN": token}
+            if way == "auth_token"
             else {"ACCESS_KEY": "AKECHO0123", "SECRET_KEY": secret, "SECURITY_TOKEN": security}
-        )  # fmt: skip
+        )
         env = {
             "SOURCES__SCM_SOURCE__ACCOUNTS": '["good", "odd"]',
             "SOURCES__SCM_SOURCE__GOOD__ENDPOINT": sim.url,
@@ -376,17 +446,26 @@ def test_descriptors_do_not_grow_with_the_number_of_accounts(tmp_path: Path) -> 
     tokens = {f"token-{n:03d}-0123456789abcdef": Dataset.generate(3, 1, seed=n) for n in range(200)}
     with Simulator(Dataset.generate(1, 1), accounts=tokens) as sim:
         aliases = [f"a{n:03d}" for n in range(200)]
-        env = {"SOURCES__SCM_SOURCE__ACCOUNTS": json.dumps(aliases),
-               "SOURCES__SCM_SOURCE__ENDPOINT": sim.url,
-               "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "many.duckdb")}  # fmt: skip
+        env = {
+            "SOURCES__SCM_SOURCE__ACCOUNTS": json.dumps(aliases),
+            "SOURCES__SCM_SOURCE__ENDPOINT": sim.url,
+            "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "many.duckdb"),
+        }
         for alias, token in zip(aliases, tokens, strict=True):
             env[f"SOURCES__SCM_SOURCE__{alias.upper()}__CREDENTIALS__AUTH_TOKEN"] = token
         result = subprocess.run(
             ["bash", "-c", 'ulimit -n 256 && exec "$0" -m scm_export.cli run', sys.executable],
-            cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
-            env={**{k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")},
-                 "DLT_DATA_DIR": str(tmp_path / "dlt"), **env},
-        )  # fmt: skip
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")},
+                "DLT_DATA_DIR": str(tmp_path / "dlt"),
+                **env,
+            },
+        )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.count(" rows  (API total") == 400
 
@@ -394,23 +473,40 @@ def test_descriptors_do_not_grow_with_the_number_of_accounts(tmp_path: Path) -> 
 def test_a_second_run_of_a_pipeline_stops_at_once_and_the_first_loads(tmp_path: Path) -> None:
     dataset = Dataset.generate(certificates=300, csrs=5, seed=8)
     hold = threading.Event()
-    with Simulator(dataset, SimulatorOptions(hold_after_first=hold)) as sim:
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__"))},
-               "DLT_DATA_DIR": str(tmp_path / "dlt"), "SOURCES__SCM_SOURCE__MAX_CONCURRENCY": "1",
-               "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token}  # fmt: skip
+    with Simulator(dataset, SimulatorOptions(hold=hold)) as sim:
+        env = {
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("SOURCES__", "DESTINATION__"))
+            },
+            "DLT_DATA_DIR": str(tmp_path / "dlt"),
+            "SOURCES__SCM_SOURCE__HTTP__MAX_CONCURRENCY": "1",
+            "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token,
+        }
         command = [sys.executable, "-m", "scm_export.cli", "run", "--endpoint", sim.url]
-        first = subprocess.Popen(command, cwd=tmp_path, env=env, text=True,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        first = subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         assert sim.wait_for_requests(1, timeout=60)  # the first run holds the pipeline now
-        second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
-                                timeout=120, check=False)  # fmt: skip
+        second = subprocess.run(
+            command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
         hold.set()
         stdout, stderr = first.communicate(timeout=300)
     lock = tmp_path / "dlt" / "pipelines" / "scm_export" / "scm_export.lock"
-    assert (second.returncode, second.stderr) == (1, (
-        f"scm-export: error: another run holds pipeline 'scm_export' ({lock}): wait for it to"
-        " finish, or give this run another --pipeline-name\n"
-    ))  # fmt: skip
+    assert (second.returncode, second.stderr) == (
+        1,
+        (
+            f"scm-export: error: another run holds pipeline 'scm_export' ({lock}): wait for it to"
+            " finish, or give this run another --pipeline-name\n"
+        ),
+    )
     assert first.returncode == 0, stderr
     listed = sum(r.owned_by_self for r in dataset.certificates)
     assert f"certificates       {listed} rows" in stdout
@@ -419,12 +515,20 @@ def test_a_second_run_of_a_pipeline_stops_at_once_and_the_first_loads(tmp_path: 
 @pytest.mark.parametrize(
     ("env", "args", "line"),
     [
-        ({}, ["--endpoint", "http://user:Pr0xyPassw0rd@127.0.0.1:9"],
-         "endpoint carries user:password@: dlt would keep it in its trace, and it would go to every host; give a proxy's credentials in HTTPS_PROXY (sources.scm_source.endpoint)"),
-        ({"SOURCES__SCM_SOURCE__ACCOUNTS": '[{"alias": "a", "credentials": {"auth_token": "Pr0xyPassw0rd-in-config"}}]'}, [],
-         "accounts holds credentials: dlt keeps that setting in its trace in clear; give each account's credentials in [sources.scm_source.<alias>.credentials] (secrets.toml)"),
+        (
+            {},
+            ["--endpoint", "http://user:Pr0xyPassw0rd@127.0.0.1:9"],
+            "endpoint carries user:password@: dlt would keep it in its trace, and it would go to every host; give a proxy's credentials in HTTPS_PROXY (sources.scm_source.endpoint)",
+        ),
+        (
+            {
+                "SOURCES__SCM_SOURCE__ACCOUNTS": '[{"alias": "a", "credentials": {"auth_token": "Pr0xyPassw0rd-in-config"}}]'
+            },
+            [],
+            "accounts holds credentials: dlt keeps that setting in its trace in clear; give each account's credentials in [sources.scm_source.<alias>.credentials] (secrets.toml)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_secrets_in_plain_settings_are_refused_and_stored_nowhere(
     tmp_path: Path, env: dict[str, str], args: list[str], line: str
 ) -> None:
@@ -452,6 +556,10 @@ def test_a_total_that_keeps_growing_buys_no_more_than_the_docs_bound(tmp_path: P
 
     with hostile(growing) as odd:
         pipeline = _pipeline(tmp_path)
-        load(pipeline, scm_source(credentials={"auth_token": "t" * 32}, endpoint=odd.url,
-                                  offset_mode="record"))  # fmt: skip
+        source = scm_source(
+            credentials={"auth_token": "t" * 32},
+            endpoint=odd.url,
+            certificates={"offset_mode": "record"},
+        )
+        load(pipeline, source)
     assert served["pages"] == 2 * 10_000 // 50 + 2

@@ -10,13 +10,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scm_source.errors import ScmResponseError
-from scm_source.paging import CERTIFICATES, Page, PagingReport, fetch_page, walk_pages
+from scm_source.lists import CERTIFICATES
+from scm_source.paging import Page, PagingReport, fetch_page, walk_pages
 
 Fetch = Callable[[int], Page]
 
 
-def api(ids: list[str], limit: int, counts: str, reported_total: int | None = None,
-        calls: list[int] | None = None) -> Fetch:  # fmt: skip
+def api(
+    ids: list[str],
+    limit: int,
+    counts: str,
+    reported_total: int | None = None,
+    calls: list[int] | None = None,
+) -> Fetch:
     """A list endpoint over `ids` whose `offset` counts records or pages."""
 
     def fetch(offset: int) -> Page:
@@ -114,7 +120,7 @@ def test_rows_repeated_across_pages_are_loaded_once(counts: str) -> None:
 def test_an_answer_without_list_total_or_ids_is_named(
     body: dict[str, object], message: str
 ) -> None:
-    fetch = fetch_page(lambda path, params: body, CERTIFICATES, {}, 10)
+    fetch = fetch_page(lambda path, params: body, CERTIFICATES.endpoint, {}, 10)
     with pytest.raises(ScmResponseError) as error:
         fetch(20)
     assert str(error.value) == f"GET /v3/scm/certificates offset=20 limit=10: {message}"

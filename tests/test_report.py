@@ -94,8 +94,14 @@ def test_html_report_holds_the_chart_and_tables_and_loads_nothing(
     for view, title in TITLES.items():
         count = len(expected(dataset, view, now, 30))
         assert f"{title.format(days=30)}: {count}" in page.headings
-        rows = next(t for t in page.tables if t and t[0] and t[0][0] == "name" and
-                    page.headings[page.tables.index(t)].startswith(title.format(days=30)))  # fmt: skip
+        rows = next(
+            t
+            for t in page.tables
+            if t
+            and t[0]
+            and t[0][0] == "name"
+            and page.headings[page.tables.index(t)].startswith(title.format(days=30))
+        )
         assert len(rows) - 1 == count
     weeks = page.tables[0]
     assert weeks[0] == ["week", *map(str, range(1, 27))]
@@ -146,10 +152,11 @@ def test_terminal_report_shows_api_text_as_text(tmp_path: Path) -> None:
     """A name with rich markup and a terminal escape reaches the terminal as characters."""
     dataset = Dataset.generate(certificates=40, csrs=1, seed=2)
     expiring = next(
-        record for record in listed(dataset)
+        record
+        for record in listed(dataset)
         if record.api["status"] in VALID
         and timedelta(0) < record.expires_at - datetime.now(timezone.utc) < timedelta(days=20)
-    )  # fmt: skip
+    )
     expiring.api["name"] = "[link=http://evil.example]x[/link]\x1b[31mred"
     with Simulator(dataset) as simulator:
         env = {"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": simulator.token}

@@ -17,13 +17,23 @@ from tests.test_auth import AK, DOMAIN_ID, OPTIONS, SECURITY_TOKEN, SK, TEMP_AK,
 ENV = "SOURCES__SCM_SOURCE__CREDENTIALS__"
 WAYS = {
     "auth_token": lambda sim: {f"{ENV}AUTH_TOKEN": sim.token},
-    "password": lambda sim: {f"{ENV}USERNAME": USER.name, f"{ENV}PASSWORD": USER.password,
-                             f"{ENV}DOMAIN_NAME": USER.domain_name, f"{ENV}IAM_ENDPOINT": sim.url},
-    "access_key": lambda sim: {f"{ENV}ACCESS_KEY": AK, f"{ENV}SECRET_KEY": SK,
-                               f"{ENV}DOMAIN_ID": DOMAIN_ID},
-    "temporary_access_key": lambda sim: {f"{ENV}ACCESS_KEY": TEMP_AK, f"{ENV}SECRET_KEY": TEMP_SK,
-                                         f"{ENV}SECURITY_TOKEN": SECURITY_TOKEN},
-}  # fmt: skip
+    "password": lambda sim: {
+        f"{ENV}USERNAME": USER.name,
+        f"{ENV}PASSWORD": USER.password,
+        f"{ENV}DOMAIN_NAME": USER.domain_name,
+        f"{ENV}IAM_ENDPOINT": sim.url,
+    },
+    "access_key": lambda sim: {
+        f"{ENV}ACCESS_KEY": AK,
+        f"{ENV}SECRET_KEY": SK,
+        f"{ENV}DOMAIN_ID": DOMAIN_ID,
+    },
+    "temporary_access_key": lambda sim: {
+        f"{ENV}ACCESS_KEY": TEMP_AK,
+        f"{ENV}SECRET_KEY": TEMP_SK,
+        f"{ENV}SECURITY_TOKEN": SECURITY_TOKEN,
+    },
+}
 
 
 def file_texts(root: Path) -> dict[Path, bytes]:
@@ -57,8 +67,11 @@ def warehouse_text(database: Path) -> str:
 def test_no_secret_leaks_from_a_full_load(dataset: Dataset, tmp_path: Path, way: str) -> None:
     database = tmp_path / "warehouse.duckdb"
     with Simulator(dataset, OPTIONS) as simulator:
-        env = {**WAYS[way](simulator), "DESTINATION__DUCKDB__CREDENTIALS": str(database),
-               "RUNTIME__LOG_LEVEL": "DEBUG"}  # fmt: skip
+        env = {
+            **WAYS[way](simulator),
+            "DESTINATION__DUCKDB__CREDENTIALS": str(database),
+            "RUNTIME__LOG_LEVEL": "DEBUG",
+        }
         result = scm_export("-v", "run", "--endpoint", simulator.url, cwd=tmp_path, env=env)
         issued = list(simulator.gateway.ever_issued)
     assert result.returncode == 0, result.stderr

@@ -1,5 +1,7 @@
 """The views return exactly what a Python reading of their definitions computes from the
-simulator's data, on DuckDB and on the real local PostgreSQL; BigQuery's SQL is a reviewed snapshot."""
+simulator's data, on DuckDB and on the real local PostgreSQL; BigQuery's SQL is a reviewed snapshot,
+and GoogleSQL's own analyzer (ZetaSQL, another parser than sqlglot) resolves every view against
+the tables as dlt types them in BigQuery."""
 
 from __future__ import annotations
 
@@ -12,8 +14,11 @@ from typing import Any
 import pytest
 import sqlglot
 
+from scm_source.lists import LISTS
 from scm_source.simulator import CertificateRecord, Dataset, Simulator
-from scm_source.views import install_views, render_create, views
+from scm_source.sync import SYNC_LOG_COLUMNS
+from scm_source.tables import SYNC_LOG
+from scm_source.views import install_views, render_create, render_select, views
 from tests.conftest import Warehouse, query, run_load
 
 VALID = {
@@ -42,8 +47,12 @@ def covers(cover: str, host: str) -> bool:
     """A certificate name covers a host name: the same, or a wildcard one label above it."""
     if cover == host:
         return True
-    return (cover.startswith("*.") and not host.startswith("*.") and "." in host
-            and host.split(".", 1)[1] == cover[2:])  # fmt: skip
+    return (
+        cover.startswith("*.")
+        and not host.startswith("*.")
+        and "." in host
+        and host.split(".", 1)[1] == cover[2:]
+    )
 
 
 def bucket(left: timedelta) -> str:
@@ -57,15 +66,31 @@ def expected(dataset: Dataset, view: str, now: datetime, days: int) -> set[tuple
     records = listed(dataset)
     valid_unexpired = [r for r in records if r.api["status"] in VALID and r.expires_at > now]
     if view == "certificates_expiring":
-        return {(r.api["id"], math.floor((r.expires_at - now).total_seconds() / 86400), bucket(r.expires_at - now))
-                for r in valid_unexpired if r.expires_at <= now + days * DAY}  # fmt: skip
+        return {
+            (
+                r.api["id"],
+                math.floor((r.expires_at - now).total_seconds() / 86400),
+                bucket(r.expires_at - now),
+            )
+            for r in valid_unexpired
+            if r.expires_at <= now + days * DAY
+        }
     if view == "certificates_expired":
-        return {(r.api["id"], math.floor((now - r.expires_at).total_seconds() / 86400), r.api["status"] != "EXPIRED")
-                for r in records if r.api["status"] == "EXPIRED"
-                or (r.api["status"] in VALID and r.expires_at <= now)}  # fmt: skip
+        return {
+            (
+                r.api["id"],
+                math.floor((now - r.expires_at).total_seconds() / 86400),
+                r.api["status"] != "EXPIRED",
+            )
+            for r in records
+            if r.api["status"] == "EXPIRED" or (r.api["status"] in VALID and r.expires_at <= now)
+        }
     if view == "certificates_revoked":
-        return {(r.api["id"], r.api["status"] == "REVOKED") for r in records
-                if r.api["status"] in {"REVOKED", "REVOKING", "CANCLEREVOKING"}}  # fmt: skip
+        return {
+            (r.api["id"], r.api["status"] == "REVOKED")
+            for r in records
+            if r.api["status"] in {"REVOKED", "REVOKING", "CANCLEREVOKING"}
+        }
     if view == "certificates_unpassed":
         return {(r.api["id"],) for r in records if r.api["status"] == "UNPASSED"}
     if view == "certificate_status_summary":
@@ -150,8 +175,12 @@ def wildcard_dataset() -> Dataset:
         valid = name == "*.a.com"
         record.owned_by_self = True
         record.expires_at = dataset.now + (200 * DAY if valid else -DAY)
-        record.api.update(domain=name, sans="", status="ISSUED" if valid else "EXPIRED",
-                          expire_time=dataset.format_expire_time(record.expires_at))  # fmt: skip
+        record.api.update(
+            domain=name,
+            sans="",
+            status="ISSUED" if valid else "EXPIRED",
+            expire_time=dataset.format_expire_time(record.expires_at),
+        )
     return dataset
 
 
@@ -159,9 +188,13 @@ def test_a_wildcard_covers_exactly_one_label(tmp_path: Path, warehouse: Warehous
     dataset = wildcard_dataset()
     with Simulator(dataset) as simulator:
         pipeline = run_load(simulator, tmp_path, warehouse.destination, warehouse.dataset_name)
-    rows = {row["name"]: row for row in query(
-        pipeline, f"SELECT name, covering_certificates, at_risk FROM {warehouse.dataset_name}.domain_coverage"
-    )}  # fmt: skip
+    rows = {
+        row["name"]: row
+        for row in query(
+            pipeline,
+            f"SELECT name, covering_certificates, at_risk FROM {warehouse.dataset_name}.domain_coverage",
+        )
+    }
     assert {name: (row["covering_certificates"], row["at_risk"]) for name, row in rows.items()} == {
         "*.a.com": (1, False),
         "x.a.com": (1, False),  # lower-cased, and covered by *.a.com
@@ -184,3 +217,73 @@ def test_bigquery_sql_parses_and_matches_its_reviewed_snapshot(view: str) -> Non
     assert sql == snapshot.read_text()
     assert "UNIX_SECONDS" in sql or "EPOCH" not in sql.upper()
     assert "`my-project`.`scm`." in sql
+
+
+# dlt's BigQuery types of our declared columns, and the columns dlt adds.
+GOOGLESQL_TYPES = {
+    "text": "TYPE_STRING",
+    "bool": "TYPE_BOOL",
+    "bigint": "TYPE_INT64",
+    "timestamp": "TYPE_TIMESTAMP",
+}
+DLT_COLUMNS = {"_dlt_load_id": "text", "_dlt_id": "text"}
+VALIDITY_COLUMNS = {"valid_from": "timestamp", "valid_to": "timestamp"}
+
+
+def loaded_tables() -> dict[str, dict[str, str]]:
+    """Every table a load writes, by column and declared type."""
+
+    def typed(columns: Any) -> dict[str, str]:
+        return {name: column["data_type"] for name, column in columns.items()}
+
+    tables = {SYNC_LOG: {**typed(SYNC_LOG_COLUMNS), **DLT_COLUMNS}}
+    for scm_list in LISTS:
+        tables[scm_list.name] = {**typed(scm_list.columns), **DLT_COLUMNS}
+        tables[scm_list.history] = {**typed(scm_list.columns), **VALIDITY_COLUMNS, **DLT_COLUMNS}
+    return tables
+
+
+def test_googlesqls_analyzer_resolves_every_bigquery_view() -> None:
+    """ZetaSQL is the analyzer BigQuery's GoogleSQL is built on: each view's BigQuery SQL must
+    resolve (names, functions, types) against the loaded tables and the views before it."""
+    zetasql_api = pytest.importorskip("zetasql.api")
+    from zetasql.types import (
+        AnalyzerOptions,
+        LanguageOptions,
+        TypeKind,
+        ZetaSQLBuiltinFunctionOptions,
+    )
+
+    language = LanguageOptions.maximum_features()
+    tables: dict[str, dict[str, Any]] = {
+        name: {column: getattr(TypeKind, GOOGLESQL_TYPES[kind]) for column, kind in columns.items()}
+        for name, columns in loaded_tables().items()
+    }
+
+    def analyze(sql: str) -> Any:
+        catalog = zetasql_api.CatalogBuilder("bigquery")
+        for name, columns in tables.items():
+            table = zetasql_api.TableBuilder(name)
+            for column, kind in columns.items():
+                table = table.add_column(column, kind)
+            catalog = catalog.add_table(table.build())
+        functions = ZetaSQLBuiltinFunctionOptions(language_options=language)
+        analyzer = zetasql_api.Analyzer(
+            AnalyzerOptions(language_options=language),
+            catalog.with_builtin_functions(functions).build(),
+        )
+        return analyzer.analyze_statement(sql)
+
+    for view in views():
+        resolved = analyze(render_select(view, "bigquery", lambda name: [name], 30))
+        tables[view.name] = {
+            column.name: column.column.type.type_kind for column in resolved.output_column_list
+        }
+    assert set(tables) >= {view.name for view in views()}
+    # Without the rewrite in destinations.py, DuckDB's EPOCH reaches BigQuery and is refused.
+    expiring = next(view for view in views() if view.name == "certificates_expiring")
+    sql = render_select(expiring, "bigquery", lambda name: [name], 30)
+    with pytest.raises(Exception, match="Function not found: EPOCH"):
+        analyze(sql.replace("UNIX_SECONDS(", "EPOCH("))
+    assert tables["certificates_expiring"]["days_left"] == TypeKind.TYPE_INT64
+    assert tables["certificates_expiring"]["expire_time"] == TypeKind.TYPE_TIMESTAMP

@@ -1,0 +1,66 @@
+"""What differs between the warehouses scm-export writes to, in one table: the file format rows
+are loaded in, capabilities dlt leaves unset, the functions sqlglot does not translate, and
+whether a view must be dropped before it is replaced. The views are written once in DuckDB's
+dialect (sql/) and translated for each destination named here; the command accepts these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dlt
+from sqlglot import exp
+
+
+@dataclass(frozen=True)
+class Destination:
+    dialect: str | None = None  # sqlglot's name of its SQL
+    # Parquet where the destination loads it natively. Elsewhere INSERT statements: dlt's CSV path
+    # for PostgreSQL COPYs with FORCE_NULL on every nullable column, which turns the API's empty
+    # strings (`sans` = "") into NULL.
+    loader_file_format: str = "insert_values"
+    capabilities: Mapping[str, Any] = field(default_factory=dict)
+    # sqlglot node -> the function the dialect has for it (sqlglot leaves these untranslated).
+    functions: Mapping[type[exp.Expr], str] = field(default_factory=dict)
+    # PostgreSQL cannot replace a view whose columns changed.
+    drop_views_before_replace: bool = False
+
+
+DESTINATIONS: dict[str, Destination] = {
+    # dlt's DuckDB factory leaves `supports_transactions` unset, so a merge's DELETE and INSERT
+    # commit one by one: a kill between them leaves the snapshot empty. Declared, each merge job
+    # runs in one transaction, as it does on PostgreSQL.
+    "duckdb": Destination("duckdb", "parquet", capabilities={"supports_transactions": True}),
+    "postgres": Destination(
+        "postgres", functions={exp.Split: "STRING_TO_ARRAY"}, drop_views_before_replace=True
+    ),
+    "bigquery": Destination("bigquery", "parquet", functions={exp.TimeToUnix: "UNIX_SECONDS"}),
+}
+# Another destination dlt supports: loaded as INSERT statements, views translated by sqlglot alone.
+OTHER = Destination()
+
+
+def destination_kind(pipeline: dlt.Pipeline) -> str | None:
+    """`duckdb`, `postgres`, `bigquery`...: the destination's type without dlt's module path."""
+    destination = pipeline.destination
+    return destination.destination_type.rsplit(".", 1)[-1] if destination else None
+
+
+def traits(pipeline: dlt.Pipeline) -> Destination:
+    return DESTINATIONS.get(destination_kind(pipeline) or "", OTHER)
+
+
+def speaking(dialect: str) -> Destination:
+    """The destination whose SQL is `dialect`."""
+    return next((each for each in DESTINATIONS.values() if each.dialect == dialect), OTHER)
+
+
+def rewrite_functions(node: exp.Expr, dialect: str) -> exp.Expr:
+    """`node` as the dialect's own function, where sqlglot leaves it untranslated."""
+    name = speaking(dialect).functions.get(type(node))
+    if name is None:
+        return node
+    arguments = [node.this, *([node.expression] if node.expression is not None else [])]
+    return exp.Anonymous(this=name, expressions=arguments)

@@ -1,0 +1,163 @@
+"""One resource per list, from module-level generators: `list_tables` is what dlt runs (it
+records the run in the resource's state), `account_tables` does the work and runs without a
+pipeline, and `walk_account` reads one account's list as arrow batches.
+
+Each account's rows go to the snapshot and the history tables as they arrive; an account that
+fails is logged in the sync log and left out of the merge (tables.py), so the others load and its
+tables stay exactly as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dlt
+import pyarrow as pa
+
+from scm_source.accounts import Account
+from scm_source.client import ScmClient
+from scm_source.errors import ScmError, ScmResponseError
+from scm_source.lists import ScmList
+from scm_source.paging import FetchPage, PagingReport, fetch_page
+from scm_source.planner import Query, walk_list
+from scm_source.rows import Row, stamp, to_arrow
+from scm_source.runs import remember_duckdb_file
+from scm_source.settings import ListSettings
+from scm_source.sync import SyncEntry
+from scm_source.tables import history_hints, snapshot_hints, sync_log_hints
+
+logger = logging.getLogger(__name__)
+
+# Rows become one arrow table per this many: dlt handles each item once, so per 50-row page
+# the per-item cost outweighed the rows; 5,000 rows stay a few MB.
+BATCH_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class ListRun:
+    """What one resource reads: a list, its settings, and how strict to be about totals."""
+
+    scm_list: ScmList
+    settings: ListSettings
+    concurrency: int
+    strict: bool = False
+
+
+def list_tables(run: ListRun, accounts: Sequence[tuple[Account, ScmClient]]) -> Iterator[Any]:
+    """The resource: every account's rows of one list, and the run in the resource's state."""
+    remember_duckdb_file(dlt.current.pipeline())
+    entries = yield from account_tables(run, accounts)
+    dlt.current.resource_state()["last_run"] = {entry.account: entry.state() for entry in entries}
+
+
+def account_tables(
+    run: ListRun, accounts: Sequence[tuple[Account, ScmClient]]
+) -> Generator[Any, None, list[SyncEntry]]:
+    """Arrow batches bound for the snapshot and the history, then the sync log; returns the
+    sync log's entries."""
+    scm_list, filtered = run.scm_list, run.settings.narrows
+    loaded: list[str] = []
+    entries: list[SyncEntry] = []
+    for account, client in accounts:
+        entry = SyncEntry(account.alias, scm_list.name, filtered, account.domain_id)
+        entries.append(entry)
+        try:
+            for batch in walk_account(run, account, client, entry):
+                yield _as(batch, snapshot_hints(scm_list, filtered, loaded))
+                yield _as(batch, history_hints(scm_list, filtered, loaded))
+        except ScmError as error:
+            logger.error("account %s: %s not loaded: %s", account.alias, scm_list.name, error)
+            continue
+        finally:
+            client.close()  # descriptors stay flat however many accounts follow
+        loaded.append(account.alias)
+    # Empty tables that carry the final scopes: they also make the merge run when no account
+    # has rows left, so that deleted objects go.
+    empty = to_arrow([], scm_list.columns)
+    yield _as(empty, snapshot_hints(scm_list, filtered, loaded))
+    yield _as(empty, history_hints(scm_list, filtered, loaded))
+    yield _as([entry.row() for entry in entries], sync_log_hints())
+    return entries
+
+
+def walk_account(
+    run: ListRun, account: Account, client: ScmClient, entry: SyncEntry
+) -> Iterator[pa.Table]:
+    """One account's list in arrow batches of BATCH_ROWS; `entry` gets what the walk saw, also
+    when it fails, and any failure is raised as an ScmError that names the list."""
+    scm_list, settings = run.scm_list, run.settings
+    to_row = scm_list.converter(settings)
+
+    def row(item: Row) -> Row:
+        converted = to_row(item)
+        converted.setdefault("domain_id", account.domain_id)
+        entry.domain_id = entry.domain_id or converted["domain_id"]
+        return stamp(converted, account.alias)
+
+    path = scm_list.endpoint.path
+    report = PagingReport()
+    retries = client.retries[path]
+
+    def fetch_for(query: Query) -> FetchPage:
+        return fetch_page(client.get_json, scm_list.endpoint, query, settings.page_size, row)
+
+    pages = walk_list(
+        fetch_for,
+        settings.query(),
+        scm_list.steps,
+        settings.page_size,
+        settings.offset_mode,
+        report,
+        run.concurrency,
+    )
+    batch: list[Row] = []
+    failure: ScmError | None = None
+    try:
+        for page in pages:
+            batch.extend(page)
+            if len(batch) >= BATCH_ROWS:
+                yield to_arrow(batch, scm_list.columns)
+                batch = []
+        if batch:
+            yield to_arrow(batch, scm_list.columns)
+        if run.strict and report.shortfall:
+            at_least = "" if report.shortfall_exact else "at least "
+            raise ScmResponseError(
+                f"GET {path}: {at_least}{report.shortfall} rows unreachable: {report.rows_unique}"
+                f" distinct rows arrived (stopped: {report.stop_reason}); strict mode loads"
+                " nothing short: rerun, or set strict=false to accept it with a warning"
+            )
+    except Exception as error:  # noqa: BLE001 - whatever an answer does, it fails one list
+        failure = _as_scm_error(error, path)
+        raise failure from None
+    finally:
+        entry.finish(report, client.retries[path] - retries, failure)
+    logger.info(
+        "%s %s: %d rows in %d pages (%s offsets; stopped: %s)",
+        account.alias,
+        path,
+        report.rows_unique,
+        report.pages,
+        report.offset_mode,
+        report.stop_reason,
+    )
+
+
+def _as_scm_error(error: Exception, path: str) -> ScmError:
+    """Our errors as they are; anything else an answer caused (a value no column can hold, JSON
+    nested too deep, a lone surrogate) named with the list, so that only this account fails."""
+    if isinstance(error, ScmError):
+        return error
+    detail = (str(error).strip().splitlines() or [""])[0][:200]
+    return ScmResponseError(
+        f"GET {path}: an answer could not be loaded ({type(error).__name__}: {detail}); the"
+        " account's tables are left as they were"
+    )
+
+
+def _as(item: Any, hints: Any) -> Any:
+    """`item` bound for the table the hints name, with that table's own write disposition."""
+    return dlt.mark.with_hints(item, hints, create_table_variant=True)
