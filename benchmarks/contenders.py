@@ -1,6 +1,7 @@
 """The three ways of loading the simulator into DuckDB that the benchmark compares, each run in a
-process of its own: `python -m benchmarks.contenders NAME URL TOKEN[,TOKEN...] FOLDER`, one
-token per account behind the endpoint."""
+process of its own: `python -m benchmarks.contenders NAME URL TOKEN[,TOKEN...] FOLDER LISTS`, one
+token per account behind the endpoint; LISTS is the registry's lists as JSON (`{name: [path,
+list key, total key]}`), handed in so that the floor need not import dlt to know them."""
 
 from __future__ import annotations
 
@@ -14,20 +15,17 @@ from typing import Any
 import duckdb
 import requests
 
-ENDPOINTS = {
-    "certificates": ("/v3/scm/certificates", "certificates", "total_count"),
-    "csr_list": ("/v3/scm/csr", "csr_list", "total"),
-}
+Lists = dict[str, tuple[str, str, str]]
 
 
-def rows_loaded(trace: Any) -> int:
-    return sum(trace.last_normalize_info.row_counts.get(table, 0) for table in ENDPOINTS)
+def rows_loaded(trace: Any, lists: Lists) -> int:
+    return sum(trace.last_normalize_info.row_counts.get(table, 0) for table in lists)
 
 
 # dlt is imported by the contenders that use it: the floor's time and memory must not hold it.
 
 
-def ours(url: str, tokens: list[str], folder: Path) -> int:
+def ours(url: str, tokens: list[str], folder: Path, lists: Lists) -> int:
     """`scm-export run`, as a user runs it, configured through the environment."""
     import os
 
@@ -38,11 +36,11 @@ def ours(url: str, tokens: list[str], folder: Path) -> int:
     settings = {
         "DLT_DATA_DIR": str(folder / "dlt"),
         "DESTINATION__DUCKDB__CREDENTIALS": str(folder / "ours.duckdb"),
-        "SOURCES__SCM_SOURCE__OWNED_BY_SELF": "false",
+        "SOURCES__SCM_SOURCE__CERTIFICATES__OWNED_BY_SELF": "false",
     }
     if len(tokens) == 1:
-        settings |= {"SOURCES__SCM_SOURCE__ENDPOINT": url,
-                     "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": tokens[0]}  # fmt: skip
+        settings["SOURCES__SCM_SOURCE__ENDPOINT"] = url
+        settings["SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN"] = tokens[0]
     else:
         aliases = [f"account_{n}" for n in range(len(tokens))]
         settings["SOURCES__SCM_SOURCE__ACCOUNTS"] = json.dumps(aliases)
@@ -55,18 +53,18 @@ def ours(url: str, tokens: list[str], folder: Path) -> int:
             raise SystemExit("scm-export run failed")
     trace = dlt.attach(PIPELINE_NAME).last_trace
     extract = next(step for step in trace.steps if step.step == "extract")
-    print(f"extract_seconds={(extract.finished_at - extract.started_at).total_seconds():.2f}",
-          file=sys.stderr)  # fmt: skip
-    return rows_loaded(trace)
+    seconds = (extract.finished_at - extract.started_at).total_seconds()
+    print(f"extract_seconds={seconds:.2f}", file=sys.stderr)
+    return rows_loaded(trace, lists)
 
 
-def rest_api(url: str, tokens: list[str], folder: Path) -> int:
+def rest_api(url: str, tokens: list[str], folder: Path, lists: Lists) -> int:
     """dlt's generic REST source, declared for the same two endpoints (one account)."""
     import dlt
     from dlt.sources.rest_api import rest_api_source
 
     def resource(name: str) -> dict[str, Any]:
-        path, data, total = ENDPOINTS[name]
+        path, data, total = lists[name]
         return {
             "name": name,
             "primary_key": "id",
@@ -82,7 +80,7 @@ def rest_api(url: str, tokens: list[str], folder: Path) -> int:
     source = rest_api_source(
         {
             "client": {"base_url": url, "headers": {"X-Auth-Token": token}},
-            "resources": [resource("certificates"), resource("csr_list")],
+            "resources": [resource(name) for name in lists],
         }
     )
     pipeline = dlt.pipeline(
@@ -92,10 +90,10 @@ def rest_api(url: str, tokens: list[str], folder: Path) -> int:
         pipelines_dir=str(folder / "p"),
     )
     pipeline.run(source)
-    return rows_loaded(pipeline.last_trace)
+    return rows_loaded(pipeline.last_trace, lists)
 
 
-def floor(url: str, tokens: list[str], folder: Path) -> int:
+def floor(url: str, tokens: list[str], folder: Path, lists: Lists) -> int:
     """Plain requests with 8 threads, one DuckDB read_json per table: the hand-written floor.
     Accounts and lists one after the other, each list's pages after the first 8 at a time."""
     session = requests.Session()
@@ -108,7 +106,7 @@ def floor(url: str, tokens: list[str], folder: Path) -> int:
         ).json()
 
     with duckdb.connect(str(folder / "floor.duckdb")) as connection, ThreadPoolExecutor(8) as pool:
-        for table, (path, data, total_key) in ENDPOINTS.items():
+        for table, (path, data, total_key) in lists.items():
             rows = folder / f"{table}.jsonl"
             with rows.open("w") as out:
                 for token in tokens:
@@ -119,13 +117,11 @@ def floor(url: str, tokens: list[str], folder: Path) -> int:
             connection.execute(
                 f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json('{rows}')"
             )
-        return sum(
-            connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
-            for table in ENDPOINTS
-        )
+        counts = [connection.execute(f"SELECT count(*) FROM {table}").fetchone() for table in lists]
+        return sum(count[0] for count in counts if count is not None)
 
 
 if __name__ == "__main__":
-    name, url, tokens, folder = sys.argv[1:5]
+    name, url, tokens, folder, lists = sys.argv[1:6]
     contender = {"ours": ours, "rest_api": rest_api, "floor": floor}[name]
-    print(json.dumps({"rows": contender(url, tokens.split(","), Path(folder))}))
+    print(json.dumps({"rows": contender(url, tokens.split(","), Path(folder), json.loads(lists))}))

@@ -11,6 +11,7 @@ import json
 import sys
 from collections import Counter
 
+from scm_source.paging import DOCS_MAX_OFFSET, MAX_TOTAL
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
 
 
@@ -21,6 +22,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=1, help="behind the one endpoint")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--max-in-flight", type=int)
+    parser.add_argument(
+        "--bounded", action="store_true", help="the current docs' bounds on one query"
+    )
     args = parser.parse_args()
     datasets = {
         f"bench-account-{n}-token-0123456789abcdef": Dataset.generate(
@@ -29,7 +33,11 @@ def main() -> None:
         for n in range(1, args.accounts + 1)
     }
     options = SimulatorOptions(
-        tokens=frozenset(), latency_seconds=args.latency_ms / 1000, max_in_flight=args.max_in_flight
+        tokens=frozenset(),
+        latency_seconds=args.latency_ms / 1000,
+        max_in_flight=args.max_in_flight,
+        max_offset=DOCS_MAX_OFFSET if args.bounded else None,
+        max_total=MAX_TOTAL if args.bounded else None,
     )
     first = next(iter(datasets.values()))
     with Simulator(first, options, accounts=datasets) as simulator:

@@ -10,19 +10,26 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from scm_source.concurrency import map_as_completed
-from scm_source.errors import ScmResponseError
+from scm_source.errors import ScmApiError, ScmResponseError
+from scm_source.rows import Row
+from scm_source.settings import is_whole_number
 
 logger = logging.getLogger(__name__)
 
-Row = dict[str, Any]
 # The most rows one query lists (the docs: total_count and total at most 10,000): beyond it, a
-# total is not a reason to keep paging.
+# total is not a reason to keep paging, and a total at it may hide more rows.
 MAX_TOTAL = 10_000
+# The current docs' largest `offset` (scm-api.md; the EU docs give none). Past it pages are asked
+# for one at a time until the API shows whether it enforces the bound.
+DOCS_MAX_OFFSET = 100
+ALL_IN = "all rows in"
+# Rows the planner keeps of a query, as a sample to pick substrings from.
+SAMPLE_ROWS = 500
 
 
 @dataclass(frozen=True)
@@ -34,26 +41,29 @@ class ListEndpoint:
     total_key: str
 
 
-CERTIFICATES = ListEndpoint("/v3/scm/certificates", "certificates", "total_count")
-CSRS = ListEndpoint("/v3/scm/csr", "csr_list", "total")
-
-
 @dataclass(frozen=True)
 class Page:
     offset: int
     rows: list[Row]
     total: int
+    refused: bool = False  # the API refused the offset: one query's window ends before it
 
 
 @dataclass
 class PagingReport:
-    """What a walk saw: the basis for the shortfall warning and, later, the sync log."""
+    """What a walk saw: the basis for the warnings, the planner's choices and the sync log."""
 
     offset_mode: str = "auto"
     pages: int = 0
+    queries: int = 0
     rows_received: int = 0
     total: int = 0
     stop_reason: str = ""
+    refused_offset: int | None = None  # the first offset the API refused (or the window ends)
+    cut_short: bool = False  # stopped after the first page: the total needs more than a window
+    # What no query reached (set by the planner): exact, or a lower bound at the API's cap.
+    unreachable: int | None = None
+    unreachable_exact: bool = True
     ids: set[str] = field(default_factory=set, repr=False)
 
     @property
@@ -62,7 +72,43 @@ class PagingReport:
 
     @property
     def shortfall(self) -> int:
+        """Rows the API counted that did not arrive: exact below the cap, a lower bound at it."""
+        if self.unreachable is not None:
+            return self.unreachable
         return max(0, self.total - self.rows_unique)
+
+    @property
+    def shortfall_exact(self) -> bool:
+        if self.unreachable is not None:
+            return self.unreachable_exact
+        return not self.total_at_cap
+
+    @property
+    def total_at_cap(self) -> bool:
+        """A total at the docs' cap says only that the query lists that many: more may exist."""
+        return self.total >= MAX_TOTAL
+
+
+@dataclass
+class Window:
+    """How far one query of a list reaches: learned from the API's first refused offset, and
+    shared by the queries of one account's list so that each asks no offset past it."""
+
+    max_offset: int | None = None
+
+    def allows(self, offset: int) -> bool:
+        return self.max_offset is None or offset <= self.max_offset
+
+    def rows(self, limit: int, mode: str) -> int:
+        """The most rows one query lists."""
+        if self.max_offset is None:
+            return MAX_TOTAL
+        reach = self.max_offset + limit if mode == "record" else (self.max_offset + 1) * limit
+        return min(reach, MAX_TOTAL)
+
+    def refused(self, offset: int, step: int) -> None:
+        last = offset - step
+        self.max_offset = last if self.max_offset is None else min(self.max_offset, last)
 
 
 FetchPage = Callable[[int], Page]
@@ -80,12 +126,20 @@ def fetch_page(
 
     def fetch(offset: int) -> Page:
         params = {**query, "limit": str(limit), "offset": str(offset)}
-        body = get_json(endpoint.path, params)
+        try:
+            body = get_json(endpoint.path, params)
+        except ScmApiError as error:
+            # Past the first page only `offset` differs from a request the API took: its 400
+            # is the window's end (the docs bound offset at 100), not a failed list.
+            if offset > 0 and error.status == 400 and error.error_code == "SCM.0005":
+                return Page(offset, [], 0, refused=True)
+            raise
         rows, total = body.get(endpoint.list_key), body.get(endpoint.total_key)
         where = f"GET {endpoint.path} offset={offset} limit={limit}"
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
             raise ScmResponseError(f"{where}: answer has no list of objects `{endpoint.list_key}`")
-        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+        count = total if is_whole_number(total, 0) else None
+        if count is None:
             raise ScmResponseError(
                 f"{where}: answer has no whole-number `{endpoint.total_key}` (got {total!r})"
             )
@@ -95,7 +149,7 @@ def fetch_page(
             if not isinstance(row.get("id"), str) or not row["id"]:
                 raise ScmResponseError(f"{where}: a row has no string `id` (got {row.get('id')!r})")
         try:
-            return Page(offset, [to_row(row) for row in rows], total)
+            return Page(offset, [to_row(row) for row in rows], count)
         except ScmResponseError as error:
             raise ScmResponseError(f"{where}: {error}") from None
 
@@ -119,19 +173,72 @@ def walk_pages(
     offset_mode: str,
     report: PagingReport | None = None,
     concurrency: int = 1,
+    window: Window | None = None,
+    cut_above: float | None = None,
 ) -> Iterator[list[Row]]:
-    """Yields each page's rows not seen before, stopping on the first of: every row in, an empty
-    page, a short page, a page with nothing new, or more pages than the total can explain.
+    """Yields each page's rows not seen before in this query, stopping on the first of: every
+    row in, an empty page, a short page, a page with nothing new, the end of the window, or more
+    pages than the total can explain; with `cut_above`, after the first page when the total
+    needs more than that many windows (the planner narrows the query instead).
 
     Once the first page (and, for `auto`, the probe) has told the total and how `offset` counts,
     the pages the total calls for are fetched `concurrency` at a time, in any order; pages past
     them (the total grew) are walked one by one.
     """
-    report = report if report is not None else PagingReport()
-    report.offset_mode = offset_mode
+    walk = _QueryWalk(limit, report if report is not None else PagingReport(), window or Window())
+    walk.report.offset_mode = offset_mode
+    first = page = fetch(0)
+    while True:
+        fresh = walk.take(page)
+        if fresh:
+            yield fresh
+        if walk.report.offset_mode == "auto" and page is not first:
+            walk.report.offset_mode = detect_offset_mode(first, page)
+            logger.info("offset_mode auto: the API counts `offset` in %ss", walk.report.offset_mode)
+        walk.report.stop_reason = walk.stop_reason(page, fresh, cut_above)
+        if walk.report.stop_reason:
+            return
+        if concurrency > 1 and walk.report.offset_mode != "auto":
+            furthest = yield from walk.round(fetch, page, concurrency)
+            if furthest is not None:
+                page, fresh = furthest
+                walk.report.stop_reason = walk.stop_reason(page, fresh)
+                if walk.report.stop_reason:
+                    return
+            concurrency = 1  # one round: pages past the total (it grew) come one by one
+        following = walk.after(page.offset)
+        if not walk.window.allows(following):
+            walk.report.refused_offset = following
+            walk.report.stop_reason = f"offset {following} is past the API's bound"
+            return
+        page = fetch(following)
 
-    def take(page: Page) -> list[Row]:
+
+@dataclass
+class _QueryWalk:
+    """The bookkeeping of one query's walk: rows seen, when to stop, the concurrent round."""
+
+    limit: int
+    report: PagingReport
+    window: Window
+
+    def step(self) -> int:
+        return self.limit if self.report.offset_mode == "record" else 1  # auto: the probe, 1
+
+    def after(self, offset: int) -> int:
+        """The next page's offset: on a multiple of the step, so that after the probe (offset
+        1) record offsets stay 50, 100, ... and reach the docs' bound exactly."""
+        step = self.step()
+        return (offset // step + 1) * step
+
+    def take(self, page: Page) -> list[Row]:
+        report = self.report
         report.pages += 1
+        if page.refused:
+            refused = report.refused_offset
+            report.refused_offset = page.offset if refused is None else min(refused, page.offset)
+            self.window.refused(page.offset, self.step())
+            return []
         report.rows_received += len(page.rows)
         report.total = page.total
         fresh = []
@@ -141,15 +248,27 @@ def walk_pages(
                 fresh.append(row)
         return fresh
 
-    def stop_reason(page: Page, fresh: list[Row]) -> str:
+    def stop_reason(self, page: Page, fresh: list[Row], cut_above: float | None = None) -> str:
+        report, limit = self.report, self.limit
+        if page.refused:
+            return f"offset {page.offset} refused: past the API's bound"
         if report.rows_unique >= page.total:
-            return "all rows in"
+            return ALL_IN
         if not page.rows:
             return "empty page"
         if len(page.rows) < limit:
             return "short page"
         if not fresh:
             return "page brought no new row"
+        reach = self.window.rows(limit, report.offset_mode)
+        # Decided once, on the first page that knows how `offset` counts (the probe's, if any).
+        first = report.pages == (1 if page.offset == 0 else 2) and report.offset_mode != "auto"
+        cut = cut_above is not None and first
+        # A total past the docs' cap is not one they allow: no reason to narrow.
+        beyond = page.total > (cut_above or 0) * reach or page.total == MAX_TOTAL
+        if cut and page.total <= MAX_TOTAL and beyond:
+            report.cut_short = True
+            return f"{page.total} rows, more than a query lists ({reach}): narrowed"
         # Twice the pages the total needs: rows repeated across pages cost pages, a runaway
         # API does not get to page forever, nor a total that grows or passes the docs' bound.
         listed = min(max(page.total, report.rows_unique), MAX_TOTAL)
@@ -157,49 +276,39 @@ def walk_pages(
             return "more pages than the total explains"
         return ""
 
-    def step() -> int:
-        return limit if report.offset_mode == "record" else 1  # until detected: the probe, 1
+    def round(
+        self, fetch: FetchPage, page: Page, concurrency: int
+    ) -> Generator[list[Row], None, tuple[Page, list[Row]] | None]:
+        """The pages the total calls for after `page`, `concurrency` at a time; returns the
+        furthest page fetched and its fresh rows (None if none was)."""
+        planned = [
+            offset
+            for offset in _offsets_for_total(page, self.limit, self.step())
+            if self.window.allows(offset)
+        ]
+        furthest: tuple[Page, list[Row]] | None = None
+        ends: list[int] = []  # offsets of pages that came back empty or short
 
-    first = page = fetch(0)
-    planned: list[int] = []
-    while True:
-        fresh = take(page)
-        if fresh:
-            yield fresh
-        if report.offset_mode == "auto" and page is not first:
-            report.offset_mode = detect_offset_mode(first, page)
-            logger.info("offset_mode auto: the API counts `offset` in %ss", report.offset_mode)
-        report.stop_reason = stop_reason(page, fresh)
-        if report.stop_reason:
-            break
-        if concurrency > 1 and report.offset_mode != "auto" and not planned:
-            planned = _offsets_for_total(page, limit, step())
-            furthest, furthest_fresh = page, fresh
-            ends: list[int] = []  # offsets of pages that came back empty or short
-            offsets = itertools.takewhile(
-                lambda offset, ends=ends: not ends or offset < min(ends), planned
-            )
+        def before_the_end(offset: int) -> bool:
+            return not ends or offset < min(ends)
+
+        # Past the docs' bound, one request first: an API that enforces it refuses that one
+        # alone, not a whole round of them; past a refusal, none.
+        within = [offset for offset in planned if offset <= DOCS_MAX_OFFSET]
+        beyond = planned[len(within) :]
+        for batch in (within, beyond[:1], beyond[1:]):
+            offsets = [
+                o for o in itertools.takewhile(before_the_end, batch) if self.window.allows(o)
+            ]
             for fetched in map_as_completed(fetch, offsets, concurrency, "scm-page"):
-                fresh = take(fetched)
+                fresh = self.take(fetched)
                 if fresh:
                     yield fresh
-                if len(fetched.rows) < limit:  # as the sequential walk: the list ends there
+                if len(fetched.rows) < self.limit:  # as the sequential walk: the list ends there
                     ends.append(fetched.offset)
-                if fetched.offset > furthest.offset:
-                    furthest, furthest_fresh = fetched, fresh
-            if furthest is not page:
-                report.stop_reason = stop_reason(furthest, furthest_fresh)
-                if report.stop_reason:
-                    break
-                page = furthest
-        page = fetch(page.offset + step())
-    if report.shortfall:
-        logger.warning(
-            "received %d distinct rows but the API reported %d (stopped: %s)",
-            report.rows_unique,
-            report.total,
-            report.stop_reason,
-        )
+                if furthest is None or fetched.offset > furthest[0].offset:
+                    furthest = (fetched, fresh)
+        return furthest
 
 
 def _offsets_for_total(page: Page, limit: int, step: int) -> range:
@@ -207,4 +316,4 @@ def _offsets_for_total(page: Page, limit: int, step: int) -> range:
     total = min(page.total, MAX_TOTAL)
     if step == 1:  # pages
         return range(page.offset + 1, math.ceil(total / limit))
-    return range(page.offset + limit, total, limit)
+    return range((page.offset // limit + 1) * limit, total, limit)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import pendulum
 
+from scm_source.lists import CERTIFICATES, CSR_LIST
 from scm_source.settings import (
     BRANDS,
     CERTIFICATE_STATUS_FILTERS,
@@ -34,6 +35,10 @@ from scm_source.settings import (
 # small data set: long expired, just expired, within 7, 14, 30, 60, 90 days, and far off.
 _EXPIRY_PATTERN_DAYS = (-400, -20, -1, 2, 6, 10, 13, 25, 29, 45, 75, 88, 200, 700)
 _HOSTS = ("www", "api", "mail", "shop", "cdn", "vpn", "app", "portal", "auth", "static")
+# Most certificates are issued, expired or uploaded; states on the way are rare, and rarest the
+# two no status filter selects (the planner finds them by sorting).
+_COMMON_STATUSES = {"ISSUED": 32, "EXPIRED": 12, "UPLOAD": 8, "REVOKED": 4}
+_STATUS_WEIGHTS = (*(_COMMON_STATUSES.get(status, 2) for status in CERTIFICATE_STATUSES[:-2]), 1, 1)
 _SIGNATURES = ("SHA256WITHRSA", "SHA384WITHECDSA", "SM3WITHSM2")
 _CITIES = (
     ("CN", "Guangdong", "Shenzhen"),
@@ -89,8 +94,11 @@ class Dataset:
         now: datetime | None = None,
         zone: str = "Asia/Shanghai",
         legacy_fields: bool = False,
+        twins: int = 0,
     ) -> Dataset:
-        """`legacy_fields` drops `domain_id` and `enterprise_project_id`, as older APIs do."""
+        """`legacy_fields` drops `domain_id` and `enterprise_project_id`, as older APIs do.
+        `twins` adds that many certificates and CSRs alike in every field a query can filter or
+        sort by (only ids differ): a part no query can split, for what stays unreachable."""
         rng = random.Random(seed)
         moment = pendulum.instance(now or pendulum.now("UTC")).in_tz("UTC").replace(microsecond=0)
         dataset = cls([], [], zone, f"{rng.getrandbits(128):032x}", moment, seed)
@@ -98,16 +106,25 @@ class Dataset:
             dataset.certificates.append(dataset._certificate(rng, index, legacy_fields))
         for index in range(csrs):
             dataset.csrs.append(dataset._csr(rng, index))
+        certificate, csr = dataset._certificate(rng, 0, legacy_fields), dataset._csr(rng, 0)
+        for index in range(twins):
+            twin = {**certificate.api, "id": f"scs-twin-{index:06d}"}
+            dataset.certificates.append(replace(certificate, api=twin, owned_by_self=True))
+            dataset.csrs.append({**csr, "id": f"twin{index:028d}"})
         return dataset
 
     # -- generation -----------------------------------------------------------------------------
 
     def _certificate(self, rng: random.Random, index: int, legacy: bool) -> CertificateRecord:
-        def cycle(values: tuple[str, ...], pool: tuple[str, ...] = ()) -> str:
-            """Every value once, in order, then random picks (from `pool` when given)."""
-            return values[index] if index < len(values) else rng.choice(pool or values)
+        def cycle(values: tuple[str, ...]) -> str:
+            """Every value once, in order, then random picks."""
+            return values[index] if index < len(values) else rng.choice(values)
 
-        status = cycle(CERTIFICATE_STATUSES, ("ISSUED",) * 8 + CERTIFICATE_STATUSES)
+        status = (
+            CERTIFICATE_STATUSES[index]
+            if index < len(CERTIFICATE_STATUSES)
+            else rng.choices(CERTIFICATE_STATUSES, _STATUS_WEIGHTS)[0]
+        )
         domain_type = DOMAIN_TYPES[index % len(DOMAIN_TYPES)]
         apex = f"corp{rng.randrange(max(4, index // 25 + 1))}.example.com"
         host = f"{rng.choice(_HOSTS)}.{apex}"
@@ -247,11 +264,12 @@ class Dataset:
         self._listings.clear()
 
     def listing(self, kind: str, query: dict[str, str]) -> list[dict[str, Any]]:
-        """`list_certificates` or `list_csrs`, remembered per filter and sort."""
+        """The listing of one list of the registry (by its name), remembered per filter and
+        sort."""
         key = (kind, frozenset((k, v) for k, v in query.items() if k not in ("limit", "offset")))
         if key not in self._listings:
-            lister = self.list_certificates if kind == "certificates" else self.list_csrs
-            self._listings[key] = lister(dict(key[1]))
+            listers = {CERTIFICATES.name: self.list_certificates, CSR_LIST.name: self.list_csrs}
+            self._listings[key] = listers[kind](dict(key[1]))
         return self._listings[key]
 
     def list_certificates(self, query: dict[str, str]) -> list[dict[str, Any]]:

@@ -45,9 +45,14 @@ def _denied(message: str, code: str = "APIG.0301") -> Answer:
 
 
 class Gateway:
-    def __init__(self, static_tokens: frozenset[str], users: tuple[IamUser, ...],
-                 access_keys: tuple[AccessKey, ...], token_lifetime_seconds: float,
-                 max_clock_skew_seconds: float = 900.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        static_tokens: frozenset[str],
+        users: tuple[IamUser, ...],
+        access_keys: tuple[AccessKey, ...],
+        token_lifetime_seconds: float,
+        max_clock_skew_seconds: float = 900.0,
+    ) -> None:
         self._static_tokens = static_tokens
         self._users = {(user.domain_name, user.name): user for user in users}
         self._keys = {key.access_key: key for key in access_keys}
@@ -98,9 +103,14 @@ class Gateway:
             self.issued[token] = time.monotonic() + self.token_lifetime_seconds
             self.ever_issued.append(token)
         user = {"name": known.name, "domain": {"name": known.domain_name}}
-        answer = {"token": {"methods": ["password"], "issued_at": issued.isoformat(),
-                            "expires_at": expires.isoformat().replace("+00:00", "Z"),
-                            "user": user}}  # fmt: skip
+        answer = {
+            "token": {
+                "methods": ["password"],
+                "issued_at": issued.isoformat(),
+                "expires_at": expires.isoformat().replace("+00:00", "Z"),
+                "user": user,
+            }
+        }
         return 201, {"X-Subject-Token": token}, answer
 
     def revoke_issued_tokens(self) -> None:

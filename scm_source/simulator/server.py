@@ -18,11 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from scm_source.lists import CERTIFICATES, CSR_LIST, ScmList, by_path
+from scm_source.paging import DOCS_MAX_OFFSET, MAX_TOTAL
 from scm_source.simulator.dataset import BadParameter, Dataset, page_window
 from scm_source.simulator.gateway import AccessKey, Gateway, IamUser
 
-CERTIFICATES_PATH = "/v3/scm/certificates"
-CSR_PATH = "/v3/scm/csr"
 MALFORMED = ("html", "no_list", "no_total", "wrong_type", "bad_time")
 IAM_TOKENS_PATH = "/v3/auth/tokens"
 # Not Huawei's: changes the simulated inventory between runs (POST, loopback only).
@@ -57,16 +57,21 @@ class SimulatorOptions:
     latency_seconds: float = 0.0
     max_in_flight: int | None = None
     retry_after: str | None = None
-    csr_max_offset: int | None = None
+    # The current docs' bounds on one query (scm-api.md), on as they describe them; None lifts
+    # one: `offset` at most this (400 SCM.0005 past it), and a query lists at most `max_total`
+    # rows (the rest are not listed by it, and its total says `max_total`).
+    max_offset: int | None = DOCS_MAX_OFFSET
+    max_total: int | None = MAX_TOTAL
     faults: Faults = field(default_factory=Faults)
     users: tuple[IamUser, ...] = ()
     access_keys: tuple[AccessKey, ...] = ()
     token_lifetime_seconds: float = 86_400.0
     revoke_tokens_at_request: int | None = None  # the Nth SCM request finds its token revoked
     outage_from_request: int | None = None  # the Nth SCM request and all after it get a 503
-    # Every request after the first waits until this is set: a run held mid-extract, for tests
-    # of what happens meanwhile (a second run, a signal).
-    hold_after_first: threading.Event | None = None
+    # Every request after the first `hold_after` waits until this is set: a run held
+    # mid-extract at a known point, for tests of what happens meanwhile (a second run, a signal).
+    hold: threading.Event | None = None
+    hold_after: int = 1
     # Each page after the first starts with this many rows of the page before, as when objects
     # are added at the head of the listing while a client pages through it.
     repeat_rows: int = 0
@@ -98,6 +103,7 @@ class Simulator:
         self._lock = threading.Lock()
         self._logged = threading.Condition(self._lock)
         self._in_flight = 0
+        self._entered = 0  # requests received, answered or not
         self._random = random.Random(self.options.faults.seed)
         self.gateway = Gateway(
             self.options.tokens | self.options.forbidden_tokens | frozenset(self.accounts),
@@ -117,6 +123,7 @@ class Simulator:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an IP socket's address, not a Unix socket's path
         return f"{'https' if self.options.tls else 'http'}://{host}:{port}"
 
     @property
@@ -147,8 +154,10 @@ class Simulator:
             return self._logged.wait_for(lambda: len(self.requests) >= count, timeout)
 
     def clear_log(self) -> None:
+        """Forgets the requests so far: counts and `hold_after` start again from zero."""
         with self._lock:
             self.requests.clear()
+            self._entered = 0
 
     # -- one request ----------------------------------------------------------------------------
 
@@ -161,6 +170,8 @@ class Simulator:
         path = parts.path.rstrip("/")
         with self._lock:
             self._in_flight += 1
+            self._entered += 1
+            held = self.options.hold is not None and self._entered > self.options.hold_after
             over_limit = self.options.max_in_flight is not None and (
                 self._in_flight > self.options.max_in_flight
             )
@@ -173,9 +184,8 @@ class Simulator:
                 status, extra_headers, answer = self._churn(query)
             else:
                 time.sleep(self.options.latency_seconds + extra)
-                hold = self.options.hold_after_first
-                if hold is not None and self.requests:
-                    hold.wait()
+                if held and self.options.hold is not None:
+                    self.options.hold.wait()
                 status, extra_headers, answer = self._scm(
                     method, path, parts.query, headers, over_limit, roll
                 )
@@ -195,7 +205,8 @@ class Simulator:
         over_limit: bool,
         roll: float,
     ) -> tuple[int, dict[str, str], Any]:
-        if path not in (CERTIFICATES_PATH, CSR_PATH) or method != "GET":
+        scm_list = by_path(path)
+        if scm_list is None or method != "GET":
             return _error(
                 404,
                 "APIG.0101",
@@ -226,23 +237,19 @@ class Simulator:
         if roll < faults.rate_429 + faults.rate_500:
             return _error(500, "SCM.0500", "Internal server error")
         query = dict(parse_qsl(raw_query, keep_blank_values=True))
-        certificates = path == CERTIFICATES_PATH
         try:
             dataset = self.accounts.get(headers.get("x-auth-token", ""), self.dataset)
-            rows = dataset.listing("certificates" if certificates else "csrs", query)
-            max_offset = None if certificates else self.options.csr_max_offset
-            window = page_window(query, self.options.offset_mode, max_offset)
+            rows = dataset.listing(scm_list.name, query)[: self.options.max_total]
+            window = page_window(query, self.options.offset_mode, self.options.max_offset)
         except BadParameter as bad:
             return _error(400, "SCM.0005", f"Invalid parameter: {bad}")
         page = _with_repeats(rows, window, self.options.repeat_rows)
         total = len(rows) + self.options.extra_total
-        if certificates:
-            body = {"certificates": page, "total_count": total}
-        else:
-            body = {"csr_list": page, "total": total}
-        return (
-            _malformed(body, self.options.malformed) if self.options.malformed else (200, {}, body)
-        )
+        endpoint = scm_list.endpoint
+        body = {endpoint.list_key: page, endpoint.total_key: total}
+        if self.options.malformed:
+            return _malformed(body, scm_list, self.options.malformed)
+        return 200, {}, body
 
     def _churn(self, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
         count, seed = query.get("count", "10"), query.get("seed", "0")
@@ -270,9 +277,19 @@ def _with_repeats(rows: list[dict[str, Any]], window: slice, repeats: int) -> li
     return virtual[window]
 
 
-def _malformed(body: dict[str, Any], how: str) -> tuple[int, dict[str, str], Any]:
+# Per list: a field answered with a wrong type, and one with a time in an unknown form.
+_WRONG_TYPE = {CERTIFICATES.name: "deploy_support", CSR_LIST.name: "create_time"}
+_BAD_TIME = {
+    CERTIFICATES.name: ("expire_time", "27/05/2021 16:46"),
+    CSR_LIST.name: ("create_time", "2021-05-27"),
+}
+
+
+def _malformed(
+    body: dict[str, Any], scm_list: ScmList, how: str
+) -> tuple[int, dict[str, str], Any]:
     """A 200 answer broken the way proxies and API changes break them."""
-    list_key = "certificates" if "certificates" in body else "csr_list"
+    list_key = scm_list.endpoint.list_key
     rows = [dict(row) for row in body[list_key]]
     if how == "html":
         return (
@@ -285,12 +302,10 @@ def _malformed(body: dict[str, Any], how: str) -> tuple[int, dict[str, str], Any
     if how == "no_total":
         return 200, {}, {list_key: rows}
     if how == "wrong_type" and rows:
-        rows[0]["deploy_support" if list_key == "certificates" else "create_time"] = "yes"
+        rows[0][_WRONG_TYPE[scm_list.name]] = "yes"
     if how == "bad_time" and rows:
-        if list_key == "certificates":
-            rows[0]["expire_time"] = "27/05/2021 16:46"
-        else:
-            rows[0]["create_time"] = "2021-05-27"
+        field_name, value = _BAD_TIME[scm_list.name]
+        rows[0][field_name] = value
     return 200, {}, {**body, list_key: rows}
 
 

@@ -1,0 +1,447 @@
+"""Every row of a list, whatever one query can reach: the planner splits a query the API cannot
+list in full into narrower ones, and `walk_pages` (the executor) walks each.
+
+One query reaches a window of rows: the docs bound `offset` at 100 (150 rows when it counts
+records, 5,050 when it counts pages) and a total at 10,000. A query whose total fits its window
+is walked in full. One that does not takes the first of the list's steps it still can:
+- `Reorder`: a query up to two windows long is walked once in its own order and then in the
+  others (the reverse first) until its rows are in: both ends of a sorted list cover it.
+- `Split`: a filter whose values partition the rows (a certificate's `status`, its
+  `deploy_support`; a CSR's `private_key_algo`). Rows no value selects (two certificate
+  statuses) are the remainder: the parent sorted so that they come together, walked from
+  either end only while the totals say some are missing, and until the block of them ends.
+- `Refine`: a substring search (a certificate's `content`, a CSR's `name`) with substrings of the
+  rows already seen, chosen greedily so that each fits a window and together they cover the
+  sample; a part still too large is refined again with longer ones, a query still short gets
+  another round from what its parts found.
+A query whose rows are all in (its own total, or an ancestor's, says so) is never asked; the walk
+ends when the list's distinct rows reach its total. The plan is deterministic and bounded: each
+step is taken once per query, refinements grow their substring, stop at `MAX_REFINE_DEPTH` and
+after `REFINE_ROUNDS` rounds.
+
+What no query reached is counted from the totals: exact when the list's total is below the cap;
+at the cap a lower bound, the sum over the parts whose totals are below it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from scm_source.paging import (
+    ALL_IN,
+    MAX_TOTAL,
+    SAMPLE_ROWS,
+    FetchPage,
+    PagingReport,
+    Window,
+    walk_pages,
+)
+from scm_source.rows import Row
+
+logger = logging.getLogger(__name__)
+
+Query = dict[str, str]
+Order = tuple[tuple[str, str], ...]  # the query parameters of one sort order
+# A refinement's substring grows by at least one character per level, at most this deep.
+MAX_REFINE_DEPTH = 3
+MAX_SUBSTRING = 12
+# A refined query still short of rows is refined again, from what its parts found, this often.
+REFINE_ROUNDS = 3
+# A substring is chosen only if the sample says its part fills at most this share of a window.
+FILL = 0.9
+
+
+@dataclass(frozen=True)
+class Split:
+    """A filter whose values each select a disjoint part of a query's rows."""
+
+    param: str
+    values: tuple[str, ...]
+    field: str = ""  # the row's field holding the value; the parameter's name when empty
+    # Sort orders that list together the rows no value selects, if any.
+    remainder_orders: tuple[Order, ...] = ()
+
+    def selects(self, row: Row) -> bool:
+        value = row.get(self.field or self.param)
+        return (str(value).lower() if isinstance(value, bool) else str(value)) in self.values
+
+
+@dataclass(frozen=True)
+class Reorder:
+    """Sort orders a query can also be listed in, the reverse of the default first."""
+
+    orders: tuple[Order, ...]
+
+
+@dataclass(frozen=True)
+class Refine:
+    """A substring search over some of a row's fields."""
+
+    param: str
+    fields: tuple[str, ...]
+
+
+Step = Split | Reorder | Refine
+
+
+@dataclass(eq=False)
+class Node:
+    """One query of the plan and what its walks found."""
+
+    query: Query
+    steps: tuple[Step, ...]
+    parent: Node | None = None
+    part_of: Split | None = None  # one value of this split: a disjoint part of the parent
+    hunting: Split | None = None  # lists, in an order that keeps them together, its remainder
+    is_remainder: bool = False  # the parent itself, sorted for the remainder of its split
+    depth: int = 0  # refinements above it
+    next_step: int = 0
+    rounds: int = 0  # refinement rounds taken
+    total: int | None = None
+    cut_short: bool = False  # its total needs more than two windows
+    found: set[str] = field(default_factory=set)
+    sample: list[Row] = field(default_factory=list, repr=False)  # rows found, SAMPLE_ROWS at most
+    asked: set[str] = field(default_factory=set)  # substrings its refinements asked
+    children: list[Node] = field(default_factory=list)
+    split: Split | None = None  # what its parts are values of
+    remainder_ids: set[str] = field(default_factory=set)  # rows found its split does not select
+    remainder_seen_whole: bool = False  # a remainder query saw the block of them begin and end
+    hunt_done: bool = False  # its own hunt did
+
+    @property
+    def exact(self) -> bool:
+        return self.total is not None and self.total < MAX_TOTAL
+
+    @property
+    def complete(self) -> bool:
+        return self.exact and len(self.found) >= (self.total or 0)
+
+    def lineage(self) -> Iterator[Node]:
+        node: Node | None = self
+        while node is not None:
+            yield node
+            node = node.parent
+
+    def needless(self) -> bool:
+        """Whether asking it can bring nothing new: a query above it has all its rows, or the
+        remainder it is sorted for is in."""
+        return any(node.complete or node.remainder_in() for node in self.lineage())
+
+    def remainder_in(self) -> bool:
+        """Whether, as a remainder query, the remainder it is sorted for has all arrived."""
+        parent = self.parent
+        return (
+            self.is_remainder
+            and parent is not None
+            and (parent.remainder_seen_whole or parent.remainder_missing() == 0)
+        )
+
+    def remainder_missing(self) -> int | None:
+        """Rows its split does not select still to find: its total less its parts' (once each
+        part told its own), less those found; None while unknown."""
+        parts = [child for child in self.children if child.part_of is not None]
+        if not self.exact or not parts or any(part.total is None for part in parts):
+            return None
+        remainder = (self.total or 0) - sum(part.total or 0 for part in parts)
+        return max(0, remainder - len(self.remainder_ids))
+
+    def found_rows(self, rows: list[Row]) -> None:
+        self.found.update(row["id"] for row in rows)
+        self.sample.extend(rows[: SAMPLE_ROWS - len(self.sample)])
+        if self.split is not None:
+            split = self.split
+            self.remainder_ids.update(row["id"] for row in rows if not split.selects(row))
+
+    def rows_held(self) -> tuple[int, bool]:
+        """How many rows its query's filters select, and whether that is exact. Beyond the cap,
+        at least its parts' and the remainder found: exactly when each part's count is and
+        the remainder was seen whole."""
+        if self.exact or self.total is None:
+            return self.total or 0, self.total is not None
+        parts = [child.rows_held() for child in self.children if child.part_of is not None]
+        counted = sum(count for count, _ in parts) + len(self.remainder_ids)
+        remainder_known = self.split is not None and (
+            not self.split.remainder_orders or self.remainder_seen_whole
+        )
+        exact = bool(parts) and all(known for _, known in parts) and remainder_known
+        return max(self.total, counted), exact and counted >= self.total
+
+
+def walk_list(
+    fetch_for: Callable[[Query], FetchPage],
+    base: Query,
+    steps: Sequence[Step],
+    limit: int,
+    offset_mode: str,
+    report: PagingReport,
+    concurrency: int = 1,
+    window: Window | None = None,
+) -> Iterator[list[Row]]:
+    """Yields the list's rows not seen before, query after query. `report` sums the walks: its
+    `total` is the first query's, `queries` how many were walked, `unreachable` what none
+    reached."""
+    window = window if window is not None else Window()
+    root = Node(dict(base), _applicable(base, steps))
+    # (node, revisit): a revisit takes a query's next step if its parts left it short.
+    pending: deque[tuple[Node, bool]] = deque([(root, False)])
+    asked: set[frozenset[tuple[str, str]]] = set()  # two refinements may reach one substring
+    mode = offset_mode
+    while pending and not root.complete:
+        node, revisit = pending.popleft()
+        if node.needless() or (not revisit and frozenset(node.query.items()) in asked):
+            continue
+        asked.add(frozenset(node.query.items()))
+        if not revisit:
+            part = PagingReport()
+            yield from _walk(node, fetch_for, limit, mode, concurrency, window, part, report)
+            mode = part.offset_mode  # learned once: the queries after the first need no probe
+            _add(report, part, first=node is root)
+            if not (node.steps and _cut(part)) or node.complete or node.hunt_done:
+                continue
+        children, again = _expand(node, window.rows(limit, mode), limit)
+        node.children += children
+        pending.extend((child, False) for child in children)
+        if again:
+            pending.append((node, True))
+    held, report.unreachable_exact = root.rows_held()
+    report.unreachable = max(0, held - len(root.found))
+    report.stop_reason = _stop_reason(report)
+    if report.unreachable:
+        logger.warning(
+            "%s%d of the %d rows the API counted were not reached (%s)",
+            "" if report.unreachable_exact else "at least ",
+            report.unreachable,
+            report.total,
+            report.stop_reason,
+        )
+    if not report.unreachable_exact:
+        logger.warning(
+            "the API's total is at its cap of %d: rows past it are counted by no query",
+            MAX_TOTAL,
+        )
+
+
+def _walk(
+    node: Node,
+    fetch_for: Callable[[Query], FetchPage],
+    limit: int,
+    mode: str,
+    concurrency: int,
+    window: Window,
+    part: PagingReport,
+    report: PagingReport,
+) -> Iterator[list[Row]]:
+    """One query's walk: its rows found by it and its ancestors, those new to the list yielded."""
+    hunt = _Hunt(node.hunting)
+    walk = walk_pages(
+        fetch_for(node.query),
+        limit,
+        mode,
+        part,
+        1 if node.hunting else concurrency,  # a hunt stops where the remainder ends
+        window,
+        cut_above=_cut_above(node),
+    )
+    for rows in walk:
+        for each in node.lineage():
+            each.found_rows(rows)
+        fresh = [row for row in rows if row["id"] not in report.ids]
+        report.ids.update(row["id"] for row in fresh)
+        if fresh:
+            yield fresh
+        if hunt.ended(rows) or node.needless():
+            break
+    logger.debug(
+        "query %s: total %d, %d rows in %d pages (%s)",
+        node.query,
+        part.total,
+        part.rows_unique,
+        part.pages,
+        part.stop_reason,
+    )
+    node.total, node.cut_short = part.total, part.cut_short
+    if hunt.seen_whole and node.is_remainder and node.parent is not None:
+        node.parent.remainder_seen_whole = True
+    node.hunt_done = hunt.seen_whole
+
+
+@dataclass
+class _Hunt:
+    """Watches an ordered walk for the remainder: rows `split` does not select come together,
+    so a page without them after one with them ends the hunt."""
+
+    split: Split | None
+    seen: bool = False
+    seen_whole: bool = False
+
+    def ended(self, rows: list[Row]) -> bool:
+        if self.split is None or not rows:
+            return False
+        here = not all(self.split.selects(row) for row in rows)
+        self.seen_whole = self.seen and not here
+        self.seen = self.seen or here
+        return self.seen_whole
+
+
+def _cut(part: PagingReport) -> bool:
+    """Whether the query's rows go on past what it could list: it stopped to be split, the API
+    refused an offset with rows still to come, or it listed as many as its cap allows. A list
+    that simply ended (an empty or short page, a total that lies) is no reason to split."""
+    if part.cut_short:
+        return True
+    if part.refused_offset is not None:
+        return part.shortfall > 0
+    return part.total == MAX_TOTAL and part.stop_reason == ALL_IN
+
+
+def _applicable(query: Query, steps: Sequence[Step]) -> tuple[Step, ...]:
+    """The steps a query can still take: a filter it already sets splits it no more."""
+    return tuple(step for step in steps if not isinstance(step, Split) or step.param not in query)
+
+
+def _expand(node: Node, window_rows: int, limit: int) -> tuple[list[Node], bool]:
+    """The narrower queries that list what `node` could not, from its next step; and whether to
+    come back to it when they are done (if it is still short)."""
+    reorder = next((step for step in node.steps if isinstance(step, Reorder)), None)
+    if (
+        reorder is not None
+        and not node.hunting
+        and node.exact
+        and (node.total or 0) <= 2 * window_rows
+    ):
+        node.steps = tuple(step for step in node.steps if step is not reorder)
+        return [Node({**node.query, **dict(order)}, (), node) for order in reorder.orders], True
+    while node.next_step < len(node.steps):
+        step = node.steps[node.next_step]
+        if isinstance(step, Refine) and node.rounds < REFINE_ROUNDS:
+            node.rounds += 1
+            children = _refined(node, step, window_rows, limit)
+            if children:
+                return children, True
+        node.next_step += 1
+        if isinstance(step, Split):
+            return _parts(node, step, node.steps[node.next_step :]), False
+    return [], False
+
+
+def _cut_above(node: Node) -> int | None:
+    """After how many windows' worth of total a query stops at its first page, to be narrowed.
+    A hunt reads its window; so does a query about to be refined (the rows are the sample its
+    substrings are chosen from) and one that its other orders can finish."""
+    if node.hunting or not node.steps or isinstance(node.steps[node.next_step], Refine):
+        return None
+    return _ends(node)
+
+
+def _ends(node: Node) -> int:
+    """How many windows a query's rows may fill and still be reached: two when its other
+    orders can list it from the far end."""
+    return 2 if any(isinstance(step, Reorder) for step in node.steps) else 1
+
+
+def _parts(node: Node, split: Split, rest: tuple[Step, ...]) -> list[Node]:
+    node.split = split
+    node.remainder_ids.update(row["id"] for row in node.sample if not split.selects(row))
+    parts = [
+        Node({**node.query, split.param: value}, rest, node, part_of=split, hunting=node.hunting)
+        for value in split.values
+    ]
+    remainders = [
+        Node({**node.query, **dict(order)}, rest, node, hunting=split, is_remainder=True)
+        for order in split.remainder_orders
+    ]
+    return parts + remainders
+
+
+def _refined(node: Node, step: Refine, window_rows: int, limit: int) -> list[Node]:
+    if node.depth >= MAX_REFINE_DEPTH:
+        return []
+    # A hunt covers the rows it hunts; any other query, all it found.
+    targets = [
+        index
+        for index, row in enumerate(node.sample)
+        if node.hunting is None or not node.hunting.selects(row)
+    ]
+    current = node.query.get(step.param, "")
+    window = (window_rows * _ends(node), limit)
+    texts = _substrings(step, current, node.sample, targets, node.total or 0, window, node.asked)
+    node.asked.update(texts)
+    return [
+        Node(
+            {**node.query, step.param: text},
+            node.steps[node.next_step :],
+            node,
+            hunting=node.hunting,
+            depth=node.depth + 1,
+        )
+        for text in texts
+    ]
+
+
+def _substrings(
+    step: Refine,
+    current: str,
+    sample: list[Row],
+    targets: list[int],
+    total: int,
+    window: tuple[int, int],
+    asked: set[str],
+) -> list[str]:
+    """Substrings longer than `current` and containing it, each estimated (from the sample's
+    share) to fill at most FILL of a window, chosen greedily by target rows covered per page."""
+    if not sample or not targets:
+        return []
+    candidates: dict[str, set[int]] = {}
+    low = current.lower()
+    for index, row in enumerate(sample):
+        for name in step.fields:
+            text = str(row.get(name) or "").lower()
+            for start in range(len(text)):
+                stop = min(len(text), start + MAX_SUBSTRING)
+                for end in range(start + len(low) + 1, stop + 1):
+                    if low in text[start:end]:
+                        candidates.setdefault(text[start:end], set()).add(index)
+    (window_rows, limit), scale = window, total / len(sample)
+    fitting = {
+        text: rows
+        for text, rows in candidates.items()
+        if len(rows) * scale <= FILL * window_rows and text not in asked
+    }
+    chosen: list[str] = []
+    uncovered = set(targets)
+    while uncovered and fitting:
+        text, rows = max(
+            fitting.items(),
+            key=lambda item: (
+                len(item[1] & uncovered) / math.ceil(max(1.0, len(item[1]) * scale) / limit),
+                -len(item[0]),
+                item[0],
+            ),
+        )
+        if not rows & uncovered:
+            break
+        chosen.append(text)
+        uncovered -= rows
+        del fitting[text]
+    return sorted(chosen)
+
+
+def _add(total: PagingReport, part: PagingReport, first: bool) -> None:
+    total.queries += 1
+    total.pages += part.pages
+    total.rows_received += part.rows_received
+    total.offset_mode = part.offset_mode
+    if first:
+        total.total, total.refused_offset = part.total, part.refused_offset
+        total.stop_reason = part.stop_reason
+
+
+def _stop_reason(report: PagingReport) -> str:
+    if report.queries == 1:
+        return report.stop_reason
+    reached = "all rows in" if not report.unreachable else f"{report.unreachable} rows unreachable"
+    return f"{reached} after {report.queries} queries"
