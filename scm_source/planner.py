@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from scm_source.concurrency import map_as_completed
 from scm_source.paging import (
     ALL_IN,
     MAX_TOTAL,
@@ -51,6 +52,9 @@ MAX_REFINE_DEPTH = 3
 MAX_SUBSTRING = 12
 # A refined query still short of rows is refined again, from what its parts found, this often.
 REFINE_ROUNDS = 3
+# Queries are walked several at a time when one window is at most this many rows (offsets
+# bounded): each is then a few pages, and one at a time the run would wait on latency.
+BATCH_WINDOW_ROWS = 500
 # A substring is chosen only if the sample says its part fills at most this share of a window.
 FILL = 0.9
 
@@ -103,6 +107,8 @@ class Node:
     rounds: int = 0  # refinement rounds taken
     total: int | None = None
     cut_short: bool = False  # its total needs more than two windows
+    cut: bool = False  # its rows go on past what it listed
+    reordered: bool = False  # its parent in another order, read until the parent is whole
     found: set[str] = field(default_factory=set)
     sample: list[Row] = field(default_factory=list, repr=False)  # rows found, SAMPLE_ROWS at most
     asked: set[str] = field(default_factory=set)  # substrings its refinements asked
@@ -111,6 +117,10 @@ class Node:
     remainder_ids: set[str] = field(default_factory=set)  # rows found its split does not select
     remainder_seen_whole: bool = False  # a remainder query saw the block of them begin and end
     hunt_done: bool = False  # its own hunt did
+
+    @property
+    def query_key(self) -> frozenset[tuple[str, str]]:
+        return frozenset(self.query.items())
 
     @property
     def exact(self) -> bool:
@@ -189,24 +199,28 @@ def walk_list(
     # (node, revisit): a revisit takes a query's next step if its parts left it short.
     pending: deque[tuple[Node, bool]] = deque([(root, False)])
     asked: set[frozenset[tuple[str, str]]] = set()  # two refinements may reach one substring
-    mode = offset_mode
+    walker = _Walker(fetch_for, limit, offset_mode, concurrency, window, report)
     while pending and not root.complete:
         node, revisit = pending.popleft()
-        if node.needless() or (not revisit and frozenset(node.query.items()) in asked):
+        if node.needless() or (not revisit and node.query_key in asked):
             continue
-        asked.add(frozenset(node.query.items()))
-        if not revisit:
-            part = PagingReport()
-            yield from _walk(node, fetch_for, limit, mode, concurrency, window, part, report)
-            mode = part.offset_mode  # learned once: the queries after the first need no probe
-            _add(report, part, first=node is root)
-            if not (node.steps and _cut(part)) or node.complete or node.hunt_done:
-                continue
-        children, again = _expand(node, window.rows(limit, mode), limit)
-        node.children += children
-        pending.extend((child, False) for child in children)
-        if again:
-            pending.append((node, True))
+        asked.add(node.query_key)
+        if revisit:
+            walked = [node]
+        elif walker.batches(node):
+            walked = [node, *_siblings(pending, asked, walker, concurrency - 1)]
+            yield from walker.batch(walked)
+        else:
+            yield from walker.walk(node)
+            walked = [node]
+        for each in walked:
+            if not revisit and (not (each.steps and each.cut) or each.complete or each.hunt_done):
+                continue  # it listed all it holds, or its narrower queries would add nothing
+            children, again = _expand(each, window.rows(limit, walker.mode), limit)
+            each.children += children
+            pending.extend((child, False) for child in children)
+            if again:
+                pending.append((each, True))
     held, report.unreachable_exact = root.rows_held()
     report.unreachable = max(0, held - len(root.found))
     report.stop_reason = _stop_reason(report)
@@ -225,48 +239,113 @@ def walk_list(
         )
 
 
-def _walk(
-    node: Node,
-    fetch_for: Callable[[Query], FetchPage],
-    limit: int,
-    mode: str,
-    concurrency: int,
-    window: Window,
-    part: PagingReport,
-    report: PagingReport,
-) -> Iterator[list[Row]]:
-    """One query's walk: its rows found by it and its ancestors, those new to the list yielded."""
-    hunt = _Hunt(node.hunting)
-    walk = walk_pages(
-        fetch_for(node.query),
-        limit,
-        mode,
-        part,
-        1 if node.hunting else concurrency,  # a hunt stops where the remainder ends
-        window,
-        cut_above=_cut_above(node),
-    )
-    for rows in walk:
+def _siblings(
+    pending: deque[tuple[Node, bool]],
+    asked: set[frozenset[tuple[str, str]]],
+    walker: _Walker,
+    count: int,
+) -> list[Node]:
+    """Up to `count` queries from the head of the plan that can be walked beside the first."""
+    taken: list[Node] = []
+    while pending and len(taken) < count:
+        node, revisit = pending[0]
+        if revisit or not walker.batches(node):
+            break
+        pending.popleft()
+        if not node.needless() and node.query_key not in asked:
+            asked.add(node.query_key)
+            taken.append(node)
+    return taken
+
+
+@dataclass
+class _Walker:
+    """Walks the plan's queries: one at a time, pages concurrently; or, when one window is a
+    few pages (offsets bounded), several queries at once, each page after page."""
+
+    fetch_for: Callable[[Query], FetchPage]
+    limit: int
+    mode: str
+    concurrency: int
+    window: Window
+    report: PagingReport
+
+    def batches(self, node: Node) -> bool:
+        """Whether `node` may be walked beside others: the window is small and known, and it
+        needs no watching page by page (a hunt, a query its other orders finish)."""
+        small = self.window.max_offset is not None and self.window.rows(self.limit, self.mode)
+        return (
+            self.concurrency > 1
+            and self.mode != "auto"
+            and bool(small and small <= BATCH_WINDOW_ROWS)
+            and node.hunting is None
+            and not node.reordered
+        )
+
+    def walk(self, node: Node) -> Iterator[list[Row]]:
+        """One query's walk: its rows found by it and its ancestors, new ones yielded."""
+        hunt, part = _Hunt(node.hunting), PagingReport()
+        concurrency = 1 if node.hunting or node.reordered else self.concurrency
+        for rows in self._pages(node, part, concurrency):
+            fresh = self._take(node, rows)
+            if fresh:
+                yield fresh
+            if hunt.ended(rows) or node.needless():
+                break  # a hunt stops where the remainder ends, a reorder when all is in
+        self._finish(node, part, hunt)
+
+    def batch(self, nodes: list[Node]) -> Iterator[list[Row]]:
+        """Several queries' walks at once; their rows taken in the plan's order."""
+
+        def collect(node: Node) -> tuple[Node, PagingReport, list[list[Row]]]:
+            part = PagingReport()
+            return node, part, list(self._pages(node, part, 1))
+
+        walked = {
+            node.query_key: (part, pages)
+            for node, part, pages in map_as_completed(collect, nodes, self.concurrency, "scm-query")
+        }
+        for node in nodes:
+            part, pages = walked[node.query_key]
+            for rows in pages:
+                fresh = self._take(node, rows)
+                if fresh:
+                    yield fresh
+            self._finish(node, part, _Hunt(None))
+
+    def _pages(self, node: Node, part: PagingReport, concurrency: int) -> Iterator[list[Row]]:
+        return walk_pages(
+            self.fetch_for(node.query),
+            self.limit,
+            self.mode,
+            part,
+            concurrency,
+            self.window,
+            cut_above=_cut_above(node),
+        )
+
+    def _take(self, node: Node, rows: list[Row]) -> list[Row]:
         for each in node.lineage():
             each.found_rows(rows)
-        fresh = [row for row in rows if row["id"] not in report.ids]
-        report.ids.update(row["id"] for row in fresh)
-        if fresh:
-            yield fresh
-        if hunt.ended(rows) or node.needless():
-            break
-    logger.debug(
-        "query %s: total %d, %d rows in %d pages (%s)",
-        node.query,
-        part.total,
-        part.rows_unique,
-        part.pages,
-        part.stop_reason,
-    )
-    node.total, node.cut_short = part.total, part.cut_short
-    if hunt.seen_whole and node.is_remainder and node.parent is not None:
-        node.parent.remainder_seen_whole = True
-    node.hunt_done = hunt.seen_whole
+        fresh = [row for row in rows if row["id"] not in self.report.ids]
+        self.report.ids.update(row["id"] for row in fresh)
+        return fresh
+
+    def _finish(self, node: Node, part: PagingReport, hunt: _Hunt) -> None:
+        logger.debug(
+            "query %s: total %d, %d rows in %d pages (%s)",
+            node.query,
+            part.total,
+            part.rows_unique,
+            part.pages,
+            part.stop_reason,
+        )
+        self.mode = part.offset_mode  # learned once: the queries after the first need no probe
+        _add(self.report, part, first=node.parent is None)
+        node.total, node.cut_short, node.cut = part.total, part.cut_short, _cut(part)
+        if hunt.seen_whole and node.is_remainder and node.parent is not None:
+            node.parent.remainder_seen_whole = True
+        node.hunt_done = hunt.seen_whole
 
 
 @dataclass
@@ -314,7 +393,11 @@ def _expand(node: Node, window_rows: int, limit: int) -> tuple[list[Node], bool]
         and (node.total or 0) <= 2 * window_rows
     ):
         node.steps = tuple(step for step in node.steps if step is not reorder)
-        return [Node({**node.query, **dict(order)}, (), node) for order in reorder.orders], True
+        reordered = [
+            Node({**node.query, **dict(order)}, (), node, reordered=True)
+            for order in reorder.orders
+        ]
+        return reordered, True
     while node.next_step < len(node.steps):
         step = node.steps[node.next_step]
         if isinstance(step, Refine) and node.rounds < REFINE_ROUNDS:
@@ -340,7 +423,8 @@ def _cut_above(node: Node) -> int | None:
 def _ends(node: Node) -> int:
     """How many windows a query's rows may fill and still be reached: two when its other
     orders can list it from the far end."""
-    return 2 if any(isinstance(step, Reorder) for step in node.steps) else 1
+    reorders = any(isinstance(step, Reorder) for step in node.steps)
+    return 2 if reorders and node.hunting is None else 1
 
 
 def _parts(node: Node, split: Split, rest: tuple[Step, ...]) -> list[Node]:
@@ -360,12 +444,11 @@ def _parts(node: Node, split: Split, rest: tuple[Step, ...]) -> list[Node]:
 def _refined(node: Node, step: Refine, window_rows: int, limit: int) -> list[Node]:
     if node.depth >= MAX_REFINE_DEPTH:
         return []
-    # A hunt covers the rows it hunts; any other query, all it found.
-    targets = [
-        index
-        for index, row in enumerate(node.sample)
-        if node.hunting is None or not node.hunting.selects(row)
-    ]
+    # A hunt covers the rows it hunts (all it found, while it has seen none of them, so that
+    # narrower queries list fewer rows before them); any other query, all it found.
+    hunted = node.hunting
+    targets = [i for i, row in enumerate(node.sample) if hunted is None or not hunted.selects(row)]
+    targets = targets or list(range(len(node.sample)))
     current = node.query.get(step.param, "")
     window = (window_rows * _ends(node), limit)
     texts = _substrings(step, current, node.sample, targets, node.total or 0, window, node.asked)
