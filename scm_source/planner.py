@@ -272,13 +272,12 @@ class _Walker:
 
     def batches(self, node: Node) -> bool:
         """Whether `node` may be walked beside others: the window is small and known, and it
-        needs no watching page by page (a hunt, a query its other orders finish)."""
+        is not read only until its parent is whole (another order of it)."""
         small = self.window.max_offset is not None and self.window.rows(self.limit, self.mode)
         return (
             self.concurrency > 1
             and self.mode != "auto"
             and bool(small and small <= BATCH_WINDOW_ROWS)
-            and node.hunting is None
             and not node.reordered
         )
 
@@ -307,11 +306,14 @@ class _Walker:
         }
         for node in nodes:
             part, pages = walked[node.query_key]
+            hunt = _Hunt(node.hunting)
             for rows in pages:
                 fresh = self._take(node, rows)
                 if fresh:
                     yield fresh
-            self._finish(node, part, _Hunt(None))
+                if hunt.ended(rows):
+                    break
+            self._finish(node, part, hunt)
 
     def _pages(self, node: Node, part: PagingReport, concurrency: int) -> Iterator[list[Row]]:
         return walk_pages(
@@ -400,7 +402,9 @@ def _expand(node: Node, window_rows: int, limit: int) -> tuple[list[Node], bool]
         return reordered, True
     while node.next_step < len(node.steps):
         step = node.steps[node.next_step]
-        if isinstance(step, Refine) and node.rounds < REFINE_ROUNDS:
+        # A hunt, which cannot tell how many it still misses, takes one round.
+        rounds = 1 if node.hunting else REFINE_ROUNDS
+        if isinstance(step, Refine) and node.rounds < rounds:
             node.rounds += 1
             children = _refined(node, step, window_rows, limit)
             if children:
