@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import psycopg2
+import pytest
 import requests
 
 from scm_source.simulator import DEFAULT_TOKEN, Dataset, Simulator
@@ -96,9 +97,20 @@ def test_run_into_the_local_postgresql(sim: Simulator, tmp_path: Path) -> None:
     assert certificates == (owned, owned) and csrs == (len(sim.dataset.csrs),)
 
 
-def test_simulate_serves_until_stopped(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("flags", "offset_150", "total"),
+    [
+        ((), 400, 300),  # the current docs' bounds, on by default
+        (("--unbounded",), 200, 300),
+        (("--max-offset", "200", "--max-total", "250"), 200, 250),
+    ],
+)
+def test_simulate_serves_until_stopped_with_the_docs_bounds_unless_lifted(
+    tmp_path: Path, flags: tuple[str, ...], offset_150: int, total: int
+) -> None:
+    command = ["simulate", "--port", "0", "--certificates", "300", "--csrs", "1", *flags]
     process = subprocess.Popen(
-        [sys.executable, "-m", "scm_export.cli", "simulate", "--port", "0", "--certificates", "30"],
+        [sys.executable, "-m", "scm_export.cli", *command],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE,
@@ -109,13 +121,19 @@ def test_simulate_serves_until_stopped(tmp_path: Path) -> None:
         assert process.stdout is not None
         first = process.stdout.readline()
         url = first.split(" at ")[1].split()[0]
-        answer = requests.get(
-            f"{url}/v3/scm/certificates",
-            headers={"X-Auth-Token": DEFAULT_TOKEN},
-            params={"limit": 50},
-            timeout=10,
-        )
-        assert answer.status_code == 200 and 0 < answer.json()["total_count"] <= 30
+
+        def get(offset: int) -> requests.Response:
+            params = {"limit": 50, "offset": offset, "owned_by_self": "false"}
+            headers = {"X-Auth-Token": DEFAULT_TOKEN}
+            return requests.get(
+                f"{url}/v3/scm/certificates", headers=headers, params=params, timeout=10
+            )
+
+        assert get(100).status_code == 200 and get(100).json()["total_count"] == total
+        refused = get(150)
+        assert refused.status_code == offset_150
+        if offset_150 == 400:
+            assert refused.json()["error_code"] == "SCM.0005"
     finally:
         process.terminate()
         process.wait(timeout=10)
