@@ -3,6 +3,7 @@ and dataset.py."""
 
 from scm_source.simulator.dataset import CertificateRecord, Dataset
 from scm_source.simulator.gateway import AccessKey, IamUser
+from scm_source.simulator.organization import Member, Organization
 from scm_source.simulator.server import (
     DEFAULT_TOKEN,
     Faults,
@@ -19,6 +20,8 @@ __all__ = [
     "Faults",
     "IamUser",
     "LoggedRequest",
+    "Member",
+    "Organization",
     "Simulator",
     "SimulatorOptions",
 ]

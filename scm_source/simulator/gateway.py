@@ -63,6 +63,7 @@ class Gateway:
         self.ever_issued: list[str] = []  # for tests that look for leaked tokens
         self._bad_signatures: dict[str, int] = {}
         self._locked_until: dict[str, float] = {}
+        self._key_expiry: dict[str, float] = {}  # temporary access key -> monotonic expiry
 
     def issue_token(self, body: bytes) -> Answer:
         """POST /v3/auth/tokens with the password method and a domain scope."""
@@ -117,14 +118,30 @@ class Gateway:
         with self._lock:
             self.issued.clear()
 
-    def check(self, method: str, path: str, query: str, headers: dict[str, str]) -> Answer | None:
+    def check(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes = b""
+    ) -> Answer | None:
         """None when the request may pass; otherwise the gateway's answer."""
         token = headers.get("x-auth-token")
         if token is not None:
             return self._check_token(token)
         if "authorization" in headers:
-            return self._check_signature(method, path, query, headers)
+            return self._check_signature(method, path, query, headers, body)
         return _denied("x-auth-token not found")
+
+    def issue_temporary_key(self, lifetime_seconds: float) -> tuple[AccessKey, datetime]:
+        """Temporary keys with a security token, as IAM's assume_role issues them; the gateway
+        refuses them once `lifetime_seconds` have passed."""
+        key = AccessKey(
+            "TMP" + secrets.token_hex(8).upper(),
+            secrets.token_urlsafe(30),
+            "gQ" + secrets.token_urlsafe(600),  # real ones are long
+        )
+        with self._lock:
+            self._keys[key.access_key] = key
+            self._key_expiry[key.access_key] = time.monotonic() + lifetime_seconds
+            self.ever_issued.extend((key.secret_key, key.security_token or ""))
+        return key, datetime.now(timezone.utc) + timedelta(seconds=lifetime_seconds)
 
     def _check_token(self, token: str) -> Answer | None:
         if token in self._static_tokens:
@@ -138,7 +155,7 @@ class Gateway:
         return None
 
     def _check_signature(
-        self, method: str, path: str, query: str, headers: dict[str, str]
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
     ) -> Answer | None:
         parsed = signing.parse_authorization(headers["authorization"])
         if parsed is None:
@@ -165,7 +182,7 @@ class Gateway:
         ):
             return _denied("signed headers incomplete")
         pairs = parse_qsl(query, keep_blank_values=True)
-        canonical = signing.canonical_request(method, path, pairs, headers, signed_headers)
+        canonical = signing.canonical_request(method, path, pairs, headers, signed_headers, body)
         expected = signing.signature(key.secret_key, date, canonical)
         if not hmac.compare_digest(expected, given):
             with self._lock:
@@ -178,4 +195,8 @@ class Gateway:
             self._bad_signatures[access_key] = 0
         if key.security_token is not None and headers.get("x-security-token") != key.security_token:
             return _denied("security token invalid or missing")
+        with self._lock:
+            expiry = self._key_expiry.get(access_key)
+        if expiry is not None and time.monotonic() >= expiry:
+            return _denied("the security token expires")
         return None

@@ -18,10 +18,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from scm_source import signing
 from scm_source.lists import CERTIFICATES, CSR_LIST, ScmList, by_path
 from scm_source.paging import DOCS_MAX_OFFSET, MAX_TOTAL
 from scm_source.simulator.dataset import BadParameter, Dataset, page_window
 from scm_source.simulator.gateway import AccessKey, Gateway, IamUser
+from scm_source.simulator.organization import (
+    ORGANIZATIONS_ACCOUNTS_PATH,
+    SECURITY_TOKENS_PATH,
+    Organization,
+)
 
 MALFORMED = ("html", "no_list", "no_total", "wrong_type", "bad_time")
 IAM_TOKENS_PATH = "/v3/auth/tokens"
@@ -78,6 +84,9 @@ class SimulatorOptions:
     malformed: str | None = None  # one of MALFORMED: answers that break the documented shape
     extra_total: int = 0  # reported totals exceed the rows, as when objects vanish mid-run
     tls: tuple[str, str] | None = None  # (certificate file, key file): serve https
+    # An organization behind the endpoint: its accounts list, assume_role, and an inventory
+    # and a `max_in_flight` of their own for each member read with its temporary keys.
+    organization: Organization | None = None
 
 
 class Simulator:
@@ -85,8 +94,9 @@ class Simulator:
 
     `accounts` puts more accounts behind the same endpoint, as a Huawei region serves every
     account: each is reached with its own static token. Everything else (the options' tokens,
-    IAM tokens, access keys) reaches `dataset`. Throttling (`max_in_flight`) counts the requests
-    of all of them."""
+    IAM tokens, access keys) reaches `dataset`, or with an organization its management
+    account's. Throttling (`max_in_flight`) counts the requests of all of them together, and of
+    each organization member (its temporary keys) alone."""
 
     def __init__(
         self,
@@ -102,7 +112,7 @@ class Simulator:
         self.requests: list[LoggedRequest] = []
         self._lock = threading.Lock()
         self._logged = threading.Condition(self._lock)
-        self._in_flight = 0
+        self._in_flight: dict[str, int] = {}  # by member id ("" for every other caller)
         self._entered = 0  # requests received, answered or not
         self._random = random.Random(self.options.faults.seed)
         self.gateway = Gateway(
@@ -168,18 +178,23 @@ class Simulator:
         parts = urlsplit(target)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         path = parts.path.rstrip("/")
+        account = self._member_id(headers)
         with self._lock:
-            self._in_flight += 1
+            self._in_flight[account] = self._in_flight.get(account, 0) + 1
             self._entered += 1
             held = self.options.hold is not None and self._entered > self.options.hold_after
             over_limit = self.options.max_in_flight is not None and (
-                self._in_flight > self.options.max_in_flight
+                self._in_flight[account] > self.options.max_in_flight
             )
             roll = self._random.random()
             extra = self._random.uniform(0, self.options.faults.extra_latency_seconds)
         try:
             if (method, path) == ("POST", IAM_TOKENS_PATH):
                 status, extra_headers, answer = self.gateway.issue_token(body)
+            elif path in (SECURITY_TOKENS_PATH, ORGANIZATIONS_ACCOUNTS_PATH):
+                status, extra_headers, answer = self._organization(
+                    method, path, parts.query, headers, body
+                )
             elif (method, path) == ("POST", CHURN_PATH):
                 status, extra_headers, answer = self._churn(query)
             else:
@@ -191,10 +206,34 @@ class Simulator:
                 )
         finally:
             with self._lock:
-                self._in_flight -= 1
+                self._in_flight[account] -= 1
                 self.requests.append(LoggedRequest(method, path, query, headers, status))
                 self._logged.notify_all()
         return status, extra_headers, answer
+
+    def _member_id(self, headers: dict[str, str]) -> str:
+        """The organization member whose temporary keys signed the request, if any."""
+        organization = self.options.organization
+        parsed = signing.parse_authorization(headers.get("authorization", ""))
+        member = organization.member_of(parsed[0]) if organization and parsed else None
+        return member.id if member else ""
+
+    def _organization(
+        self, method: str, path: str, raw_query: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
+        """The Organizations accounts list and IAM's assume_role, for the management account."""
+        organization = self.options.organization
+        expected = "POST" if path == SECURITY_TOKENS_PATH else "GET"
+        if organization is None or method != expected:
+            return _error(404, "APIG.0101", "The API does not exist")
+        denied = self.gateway.check(method, path, raw_query, headers, body)
+        if denied is not None:
+            return denied
+        if self._member_id(headers):
+            return _error(403, "Organizations.1001", "Only the management account may call this")
+        if path == SECURITY_TOKENS_PATH:
+            return organization.assume_role(body, self.gateway)
+        return organization.list_accounts(dict(parse_qsl(raw_query, keep_blank_values=True)))
 
     def _scm(
         self,
@@ -224,6 +263,9 @@ class Simulator:
         denied = self.gateway.check(method, path, raw_query, headers)
         if denied is not None:
             return denied
+        member = self._member_id(headers)
+        if member and headers.get("x-domain-id") != member:
+            return _error(403, "SCM.0403", "Access denied: X-Domain-Id is not the key's account")
         if headers.get("x-auth-token") in self.options.forbidden_tokens:
             return _error(403, "SCM.0403", "Access denied: the user lacks permission scm:cert:list")
         faults = self.options.faults
@@ -238,7 +280,7 @@ class Simulator:
             return _error(500, "SCM.0500", "Internal server error")
         query = dict(parse_qsl(raw_query, keep_blank_values=True))
         try:
-            dataset = self.accounts.get(headers.get("x-auth-token", ""), self.dataset)
+            dataset = self._dataset_for(headers)
             rows = dataset.listing(scm_list.name, query)[: self.options.max_total]
             window = page_window(query, self.options.offset_mode, self.options.max_offset)
         except BadParameter as bad:
@@ -250,6 +292,20 @@ class Simulator:
         if self.options.malformed:
             return _malformed(body, scm_list, self.options.malformed)
         return 200, {}, body
+
+    def _dataset_for(self, headers: dict[str, str]) -> Dataset:
+        """A member's own inventory for its temporary keys, an account's for its token, else
+        the management account's (with an organization) or the simulator's."""
+        organization = self.options.organization
+        member = (
+            next((m for m in organization.members if m.id == self._member_id(headers)), None)
+            if organization
+            else None
+        )
+        if member is not None:
+            return member.dataset
+        default = organization.management.dataset if organization else self.dataset
+        return self.accounts.get(headers.get("x-auth-token", ""), default)
 
     def _churn(self, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
         count, seed = query.get("count", "10"), query.get("seed", "0")

@@ -1,0 +1,160 @@
+"""The simulator's organization (issue 16's first part): the accounts list for the management
+account, IAM's assume_role into members that grant the agency, and each member's own inventory
+behind its temporary keys, over real sockets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from scm_source.auth import AccessKeyAuth
+from scm_source.simulator import (
+    AccessKey,
+    Dataset,
+    Member,
+    Organization,
+    Simulator,
+    SimulatorOptions,
+)
+
+AK, SK = "MGMTAK0123456789ABCD", "management-secret-key-0123456789abcdef"
+AGENCY = "SCMReadOnlyAgency"
+MANAGEMENT_ID = "a" * 32
+
+
+def member(n: int, **fields: Any) -> Member:
+    return Member(f"{n:032x}", f"member-{n:02d}", Dataset.generate(5 + n, 2 + n, seed=n), **fields)
+
+
+MEMBERS = (
+    *(member(n) for n in range(1, 11)),
+    member(11, status="suspended"),
+    member(12, agency=None),
+)
+
+
+@pytest.fixture
+def organization() -> Organization:
+    management = Member(MANAGEMENT_ID, "management", Dataset.generate(3, 1, seed=99))
+    return Organization(management, MEMBERS)
+
+
+@pytest.fixture
+def simulator(organization: Organization) -> Iterator[Simulator]:
+    options = SimulatorOptions(access_keys=(AccessKey(AK, SK),), organization=organization)
+    with Simulator(organization.management.dataset, options) as running:
+        yield running
+
+
+MANAGEMENT = AccessKeyAuth(AK, SK, domain_id=MANAGEMENT_ID)
+
+
+def assume(simulator: Simulator, account: Member | str, agency: str = AGENCY) -> requests.Response:
+    domain_id = account if isinstance(account, str) else account.id
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["assume_role"],
+                "assume_role": {"agency_name": agency, "domain_id": domain_id},
+            }
+        }
+    }
+    return requests.post(
+        f"{simulator.url}/v3.0/OS-CREDENTIAL/securitytokens",
+        data=json.dumps(body),
+        headers={"Content-Type": "application/json"},
+        auth=MANAGEMENT,
+        timeout=10,
+    )
+
+
+def certificates(simulator: Simulator, auth: AccessKeyAuth) -> requests.Response:
+    params = {"limit": 50, "owned_by_self": "false"}
+    return requests.get(
+        f"{simulator.url}/v3/scm/certificates", params=params, auth=auth, timeout=10
+    )
+
+
+def test_the_accounts_list_pages_by_marker_and_holds_the_management_account(
+    simulator: Simulator,
+) -> None:
+    listed, marker, pages = [], None, 0
+    while True:
+        params = {"limit": 5, **({"marker": marker} if marker else {})}
+        answer = requests.get(
+            f"{simulator.url}/v1/organizations/accounts", params=params, auth=MANAGEMENT, timeout=10
+        )
+        assert answer.status_code == 200
+        body = answer.json()
+        assert body["page_info"]["current_count"] == len(body["accounts"]) <= 5
+        listed += body["accounts"]
+        pages += 1
+        marker = body["page_info"]["next_marker"]
+        if not marker:
+            break
+    assert pages == 3  # 13 accounts, 5 a page
+    assert [a["id"] for a in listed] == [MANAGEMENT_ID, *(m.id for m in MEMBERS)]
+    assert {a["id"]: a["status"] for a in listed}[MEMBERS[10].id] == "suspended"
+    assert set(listed[0]) == {"id", "urn", "join_method", "status", "joined_at", "name"}
+    bad = requests.get(
+        f"{simulator.url}/v1/organizations/accounts",
+        params={"limit": 0},
+        auth=MANAGEMENT,
+        timeout=10,
+    )
+    assert bad.status_code == 400
+
+
+def test_assume_role_gives_keys_that_read_the_members_own_inventory(simulator: Simulator) -> None:
+    target = MEMBERS[3]
+    answer = assume(simulator, target)
+    assert answer.status_code == 201
+    credential = answer.json()["credential"]
+    assert set(credential) == {"access", "secret", "securitytoken", "expires_at"}
+    keys = AccessKeyAuth(
+        credential["access"], credential["secret"], credential["securitytoken"], target.id
+    )
+    listed = certificates(simulator, keys)
+    assert listed.status_code == 200
+    assert listed.json()["total_count"] == len(target.dataset.certificates)
+    # The management account's own keys read its own inventory.
+    own = certificates(simulator, MANAGEMENT).json()["total_count"]
+    assert own == len(simulator.options.organization.management.dataset.certificates)  # type: ignore[union-attr]
+    # Another account's id in X-Domain-Id, or no security token, is refused.
+    elsewhere = AccessKeyAuth(
+        credential["access"], credential["secret"], credential["securitytoken"], MEMBERS[4].id
+    )
+    assert certificates(simulator, elsewhere).status_code == 403
+    tokenless = AccessKeyAuth(credential["access"], credential["secret"], None, target.id)
+    assert certificates(simulator, tokenless).status_code == 401
+    # A member's keys may not list the organization.
+    listing = requests.get(f"{simulator.url}/v1/organizations/accounts", auth=keys, timeout=10)
+    assert listing.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("account", "agency"),
+    [(MEMBERS[11], AGENCY), (MEMBERS[0], "SomeOtherAgency"), ("f" * 32, AGENCY)],
+    ids=["member without the agency", "wrong agency", "not a member"],
+)
+def test_assume_role_is_refused_without_the_agency(
+    simulator: Simulator, account: Member | str, agency: str
+) -> None:
+    answer = assume(simulator, account, agency)
+    assert answer.status_code == 403 and answer.json()["error_code"] == "IAM.0002"
+
+
+def test_temporary_keys_expire(organization: Organization) -> None:
+    organization.key_lifetime_seconds = 0.0  # expired from the instant it is issued
+    options = SimulatorOptions(access_keys=(AccessKey(AK, SK),), organization=organization)
+    with Simulator(organization.management.dataset, options) as simulator:
+        credential = assume(simulator, MEMBERS[0]).json()["credential"]
+        keys = AccessKeyAuth(
+            credential["access"], credential["secret"], credential["securitytoken"], MEMBERS[0].id
+        )
+        answer = certificates(simulator, keys)
+    assert answer.status_code == 401 and "expires" in answer.json()["error_msg"]
