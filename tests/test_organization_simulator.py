@@ -5,7 +5,9 @@ behind its temporary keys, over real sockets."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -158,3 +160,40 @@ def test_temporary_keys_expire(organization: Organization) -> None:
         )
         answer = certificates(simulator, keys)
     assert answer.status_code == 401 and "expires" in answer.json()["error_msg"]
+
+
+def test_each_member_has_its_own_in_flight_limit(organization: Organization) -> None:
+    """One request in flight per account: a member's second concurrent request is throttled,
+    another member's is not."""
+    release = threading.Event()
+    options = SimulatorOptions(
+        access_keys=(AccessKey(AK, SK),),
+        organization=organization,
+        max_in_flight=1,
+        hold=release,
+        hold_after=2,  # the two assume_role calls pass; every SCM request waits
+    )
+    with Simulator(organization.management.dataset, options) as simulator:
+        keys = []
+        for target in MEMBERS[:2]:
+            credential = assume(simulator, target).json()["credential"]
+            keys.append(
+                AccessKeyAuth(
+                    credential["access"],
+                    credential["secret"],
+                    credential["securitytoken"],
+                    target.id,
+                )
+            )
+        with ThreadPoolExecutor(3) as pool:
+            first = pool.submit(certificates, simulator, keys[0])
+            assert simulator.wait_for_received(3, timeout=10)
+            other = pool.submit(certificates, simulator, keys[1])
+            assert simulator.wait_for_received(4, timeout=10)
+            again = pool.submit(certificates, simulator, keys[0])
+            assert simulator.wait_for_received(5, timeout=10)
+            release.set()
+            statuses = [first.result().status_code, other.result().status_code]
+            throttled = again.result()
+    assert statuses == [200, 200]
+    assert throttled.status_code == 429 and throttled.json()["error_code"] == "APIG.0308"

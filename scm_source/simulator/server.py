@@ -163,6 +163,11 @@ class Simulator:
         with self._logged:
             return self._logged.wait_for(lambda: len(self.requests) >= count, timeout)
 
+    def wait_for_received(self, count: int, timeout: float) -> bool:
+        """Blocks until `count` requests have arrived, answered or not (held ones too)."""
+        with self._logged:
+            return self._logged.wait_for(lambda: self._entered >= count, timeout)
+
     def clear_log(self) -> None:
         """Forgets the requests so far: counts and `hold_after` start again from zero."""
         with self._lock:
@@ -182,6 +187,7 @@ class Simulator:
         with self._lock:
             self._in_flight[account] = self._in_flight.get(account, 0) + 1
             self._entered += 1
+            self._logged.notify_all()
             held = self.options.hold is not None and self._entered > self.options.hold_after
             over_limit = self.options.max_in_flight is not None and (
                 self._in_flight[account] > self.options.max_in_flight
