@@ -231,6 +231,13 @@ class _QueryWalk:
         step = self.step()
         return (offset // step + 1) * step
 
+    def offsets_for_total(self, page: Page) -> range:
+        """The offsets after `page` that its total calls for, within the docs' cap."""
+        total = min(page.total, MAX_TOTAL)
+        step = self.step()
+        end = math.ceil(total / self.limit) if step == 1 else total  # pages, or records
+        return range(self.after(page.offset), end, step)
+
     def take(self, page: Page) -> list[Row]:
         report = self.report
         report.pages += 1
@@ -281,11 +288,7 @@ class _QueryWalk:
     ) -> Generator[list[Row], None, tuple[Page, list[Row]] | None]:
         """The pages the total calls for after `page`, `concurrency` at a time; returns the
         furthest page fetched and its fresh rows (None if none was)."""
-        planned = [
-            offset
-            for offset in _offsets_for_total(page, self.limit, self.step())
-            if self.window.allows(offset)
-        ]
+        planned = self.offsets_for_total(page)
         furthest: tuple[Page, list[Row]] | None = None
         ends: list[int] = []  # offsets of pages that came back empty or short
 
@@ -309,11 +312,3 @@ class _QueryWalk:
                 if furthest is None or fetched.offset > furthest[0].offset:
                     furthest = (fetched, fresh)
         return furthest
-
-
-def _offsets_for_total(page: Page, limit: int, step: int) -> range:
-    """The offsets after `page` that the reported total calls for, within the docs' bound."""
-    total = min(page.total, MAX_TOTAL)
-    if step == 1:  # pages
-        return range(page.offset + 1, math.ceil(total / limit))
-    return range((page.offset // limit + 1) * limit, total, limit)

@@ -63,14 +63,13 @@ FILL = 0.9
 class Split:
     """A filter whose values each select a disjoint part of a query's rows."""
 
-    param: str
+    param: str  # also the name of the row's field that holds the value
     values: tuple[str, ...]
-    field: str = ""  # the row's field holding the value; the parameter's name when empty
     # Sort orders that list together the rows no value selects, if any.
     remainder_orders: tuple[Order, ...] = ()
 
     def selects(self, row: Row) -> bool:
-        value = row.get(self.field or self.param)
+        value = row.get(self.param)
         return (str(value).lower() if isinstance(value, bool) else str(value)) in self.values
 
 
@@ -106,7 +105,6 @@ class Node:
     next_step: int = 0
     rounds: int = 0  # refinement rounds taken
     total: int | None = None
-    cut_short: bool = False  # its total needs more than two windows
     cut: bool = False  # its rows go on past what it listed
     reordered: bool = False  # its parent in another order, read until the parent is whole
     found: set[str] = field(default_factory=set)
@@ -283,15 +281,9 @@ class _Walker:
 
     def walk(self, node: Node) -> Iterator[list[Row]]:
         """One query's walk: its rows found by it and its ancestors, new ones yielded."""
-        hunt, part = _Hunt(node.hunting), PagingReport()
+        part = PagingReport()
         concurrency = 1 if node.hunting or node.reordered else self.concurrency
-        for rows in self._pages(node, part, concurrency):
-            fresh = self._take(node, rows)
-            if fresh:
-                yield fresh
-            if hunt.ended(rows) or node.needless():
-                break  # a hunt stops where the remainder ends, a reorder when all is in
-        self._finish(node, part, hunt)
+        yield from self._take(node, self._pages(node, part, concurrency), part)
 
     def batch(self, nodes: list[Node]) -> Iterator[list[Row]]:
         """Several queries' walks at once; their rows taken in the plan's order."""
@@ -306,14 +298,7 @@ class _Walker:
         }
         for node in nodes:
             part, pages = walked[node.query_key]
-            hunt = _Hunt(node.hunting)
-            for rows in pages:
-                fresh = self._take(node, rows)
-                if fresh:
-                    yield fresh
-                if hunt.ended(rows):
-                    break
-            self._finish(node, part, hunt)
+            yield from self._take(node, iter(pages), part)
 
     def _pages(self, node: Node, part: PagingReport, concurrency: int) -> Iterator[list[Row]]:
         return walk_pages(
@@ -326,12 +311,22 @@ class _Walker:
             cut_above=_cut_above(node),
         )
 
-    def _take(self, node: Node, rows: list[Row]) -> list[Row]:
-        for each in node.lineage():
-            each.found_rows(rows)
-        fresh = [row for row in rows if row["id"] not in self.report.ids]
-        self.report.ids.update(row["id"] for row in fresh)
-        return fresh
+    def _take(
+        self, node: Node, pages: Iterator[list[Row]], part: PagingReport
+    ) -> Iterator[list[Row]]:
+        """A query's pages, found by it and its ancestors, those new to the list yielded; a
+        hunt stops where the remainder ends, any query once what it lists is all in."""
+        hunt = _Hunt(node.hunting)
+        for rows in pages:
+            for each in node.lineage():
+                each.found_rows(rows)
+            fresh = [row for row in rows if row["id"] not in self.report.ids]
+            self.report.ids.update(row["id"] for row in fresh)
+            if fresh:
+                yield fresh
+            if hunt.ended(rows) or node.needless():
+                break
+        self._finish(node, part, hunt)
 
     def _finish(self, node: Node, part: PagingReport, hunt: _Hunt) -> None:
         logger.debug(
@@ -344,7 +339,7 @@ class _Walker:
         )
         self.mode = part.offset_mode  # learned once: the queries after the first need no probe
         _add(self.report, part, first=node.parent is None)
-        node.total, node.cut_short, node.cut = part.total, part.cut_short, _cut(part)
+        node.total, node.cut = part.total, _cut(part)
         if hunt.seen_whole and node.is_remainder and node.parent is not None:
             node.parent.remainder_seen_whole = True
         node.hunt_done = hunt.seen_whole
@@ -530,5 +525,5 @@ def _add(total: PagingReport, part: PagingReport, first: bool) -> None:
 def _stop_reason(report: PagingReport) -> str:
     if report.queries == 1:
         return report.stop_reason
-    reached = "all rows in" if not report.unreachable else f"{report.unreachable} rows unreachable"
+    reached = ALL_IN if not report.unreachable else f"{report.unreachable} rows unreachable"
     return f"{reached} after {report.queries} queries"

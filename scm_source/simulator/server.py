@@ -26,6 +26,7 @@ from scm_source.simulator.gateway import AccessKey, Gateway, IamUser
 from scm_source.simulator.organization import (
     ORGANIZATIONS_ACCOUNTS_PATH,
     SECURITY_TOKENS_PATH,
+    Member,
     Organization,
 )
 
@@ -183,7 +184,8 @@ class Simulator:
         parts = urlsplit(target)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         path = parts.path.rstrip("/")
-        account = self._member_id(headers)
+        member = self._member(headers)
+        account = member.id if member else ""
         with self._lock:
             self._in_flight[account] = self._in_flight.get(account, 0) + 1
             self._entered += 1
@@ -217,12 +219,11 @@ class Simulator:
                 self._logged.notify_all()
         return status, extra_headers, answer
 
-    def _member_id(self, headers: dict[str, str]) -> str:
+    def _member(self, headers: dict[str, str]) -> Member | None:
         """The organization member whose temporary keys signed the request, if any."""
         organization = self.options.organization
         parsed = signing.parse_authorization(headers.get("authorization", ""))
-        member = organization.member_of(parsed[0]) if organization and parsed else None
-        return member.id if member else ""
+        return organization.member_of(parsed[0]) if organization and parsed else None
 
     def _organization(
         self, method: str, path: str, raw_query: str, headers: dict[str, str], body: bytes
@@ -235,7 +236,7 @@ class Simulator:
         denied = self.gateway.check(method, path, raw_query, headers, body)
         if denied is not None:
             return denied
-        if self._member_id(headers):
+        if self._member(headers):
             return _error(403, "Organizations.1001", "Only the management account may call this")
         if path == SECURITY_TOKENS_PATH:
             return organization.assume_role(body, self.gateway)
@@ -269,8 +270,8 @@ class Simulator:
         denied = self.gateway.check(method, path, raw_query, headers)
         if denied is not None:
             return denied
-        member = self._member_id(headers)
-        if member and headers.get("x-domain-id") != member:
+        member = self._member(headers)
+        if member and headers.get("x-domain-id") != member.id:
             return _error(403, "SCM.0403", "Access denied: X-Domain-Id is not the key's account")
         if headers.get("x-auth-token") in self.options.forbidden_tokens:
             return _error(403, "SCM.0403", "Access denied: the user lacks permission scm:cert:list")
@@ -286,7 +287,7 @@ class Simulator:
             return _error(500, "SCM.0500", "Internal server error")
         query = dict(parse_qsl(raw_query, keep_blank_values=True))
         try:
-            dataset = self._dataset_for(headers)
+            dataset = self._dataset_for(headers, member)
             rows = dataset.listing(scm_list.name, query)[: self.options.max_total]
             window = page_window(query, self.options.offset_mode, self.options.max_offset)
         except BadParameter as bad:
@@ -299,17 +300,12 @@ class Simulator:
             return _malformed(body, scm_list, self.options.malformed)
         return 200, {}, body
 
-    def _dataset_for(self, headers: dict[str, str]) -> Dataset:
+    def _dataset_for(self, headers: dict[str, str], member: Member | None) -> Dataset:
         """A member's own inventory for its temporary keys, an account's for its token, else
         the management account's (with an organization) or the simulator's."""
-        organization = self.options.organization
-        member = (
-            next((m for m in organization.members if m.id == self._member_id(headers)), None)
-            if organization
-            else None
-        )
         if member is not None:
             return member.dataset
+        organization = self.options.organization
         default = organization.management.dataset if organization else self.dataset
         return self.accounts.get(headers.get("x-auth-token", ""), default)
 
