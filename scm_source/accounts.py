@@ -10,6 +10,10 @@ each in a config section of its own named by its alias.
     [sources.scm_source.prod.credentials]       # secrets.toml: one of the three ways
     access_key = "..."
 
+    [sources.scm_source.audit]                  # or, instead of keys, an agency the account
+    agency_name = "SCMReadOnlyAgency"           # grants the caller's (the source's credentials)
+    domain_id = "0b4f..."
+
 Each field resolves through dlt's providers on its own, so an account's endpoint may sit in
 config.toml and its keys in secrets.toml or SOURCES__SCM_SOURCE__PROD__CREDENTIALS__* variables.
 An account without an endpoint uses the source's.
@@ -40,6 +44,8 @@ _ALIAS = re.compile(r"[a-z][a-z0-9_]{0,62}")
 class ScmAccountConfiguration(BaseConfiguration):
     credentials: Optional[ScmCredentials] = None
     endpoint: Optional[str] = None
+    agency_name: Optional[str] = None
+    domain_id: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -48,11 +54,15 @@ class Account:
     endpoint: str
     credentials: ScmCredentials | None  # None: the SDK's environment variables, if any
     section: str  # where its credentials are configured, for error lines
+    domain_id: str | None = None  # the account id, when known (every row carries it)
+    agency_name: str | None = None  # read with temporary keys through this agency
+    caller: bool = False  # read with the source's own credentials (an organization's manager)
+    skipped: str | None = None  # why it is not read (an organization member not active)
 
-    @property
-    def domain_id(self) -> str | None:
-        """The account id when configured (AK/SK users set it for X-Domain-Id)."""
-        return getattr(self.credentials, "domain_id", None) or None
+
+def credentials_domain_id(credentials: ScmCredentials | None) -> str | None:
+    """The account id AK/SK users configure for X-Domain-Id."""
+    return getattr(credentials, "domain_id", None) or None
 
 
 def resolve_accounts(
@@ -65,18 +75,20 @@ def resolve_accounts(
     default_endpoint = validate_endpoint(endpoint)
     if not accounts:
         section = ".".join((*SOURCE_SECTIONS, "credentials"))
-        return [Account(DEFAULT_ALIAS, default_endpoint, credentials, section)]
+        domain_id = credentials_domain_id(credentials)
+        return [Account(DEFAULT_ALIAS, default_endpoint, credentials, section, domain_id)]
     if isinstance(accounts, str) or not isinstance(accounts, Sequence):
         raise ScmConfigError(
             f'accounts={accounts!r} must be a list of account aliases, e.g. ["prod", "staging"]'
             " (sources.scm_source.accounts)"
         )
-    if _any_set(credentials):
+    resolved = [_resolve(entry, default_endpoint) for entry in accounts]
+    agencies = [account.alias for account in resolved if account.agency_name]
+    if any_set(credentials) and not agencies:
         raise ScmConfigError(
             "credentials are set for the source and accounts are listed too: move them to each"
             " account's own section, [sources.scm_source.<alias>.credentials]"
         )
-    resolved = [_resolve(entry, default_endpoint) for entry in accounts]
     aliases = [account.alias for account in resolved]
     repeated = sorted({alias for alias in aliases if aliases.count(alias) > 1})
     if repeated:
@@ -105,10 +117,23 @@ def _resolve(entry: str | Mapping[str, Any], default_endpoint: str) -> Account:
         if config.endpoint
         else default_endpoint
     )
-    return Account(alias, endpoint, config.credentials, f"{where}.credentials")
+    if config.agency_name:
+        if not config.domain_id:
+            raise ScmConfigError(
+                f"account {alias!r} names agency_name but not domain_id, the id of the account"
+                f" that grants it ({where}.domain_id)"
+            )
+        if any_set(config.credentials):
+            raise ScmConfigError(
+                f"account {alias!r} names an agency and has credentials too: keep one way (the"
+                f" agency is assumed with the source's own credentials) ({where})"
+            )
+    domain_id = config.domain_id or credentials_domain_id(config.credentials)
+    section = f"{where}.credentials"
+    return Account(alias, endpoint, config.credentials, section, domain_id, config.agency_name)
 
 
-def _any_set(credentials: ScmCredentials | None) -> bool:
+def any_set(credentials: ScmCredentials | None) -> bool:
     return any(
         getattr(credentials, name, None) not in (None, "")
         for name in ScmCredentials.__annotations__

@@ -76,6 +76,10 @@ class ScmAuth(AuthBase):
         """After a 401 to `refused`: True when a retry with a renewed credential may pass."""
         return False
 
+    def identity(self) -> str | None:
+        """The value a request carries that tells this credential from a renewed one."""
+        return None
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.describe()}>"
 
@@ -90,14 +94,79 @@ class TokenAuth(ScmAuth):
     def describe(self) -> str:
         return "auth_token"
 
+    def identity(self) -> str:
+        return self._token
+
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         request.headers["X-Auth-Token"] = self._token
         return request
 
 
-class PasswordAuth(ScmAuth):
-    """Trades an IAM user's password for a domain-scoped token, kept until shortly before it
-    expires (a fifth of its life, at most 5 minutes early) or until the API answers 401."""
+class RenewedAuth(ScmAuth):
+    """A credential IAM issues for a while (a user token, temporary keys), fetched on first use
+    and kept until shortly before it expires (a fifth of its life, at most 5 minutes early) or
+    until the API answers 401. Subclasses say what to POST and how to read and send the answer."""
+
+    SENT_IN = ""  # the header that tells which credential a request went with
+
+    def __init__(self, url: str, retry: RetryPolicy, verify: str | bool) -> None:
+        self._url = url
+        self._retry = retry
+        self._verify = verify
+        self._lock = threading.Lock()
+        self._current: ScmAuth | None = None
+        self._renew_at = 0.0
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        with self._lock:
+            if self._current is None or time.monotonic() >= self._renew_at:
+                self._fetch()
+            current = self._current
+        assert current is not None  # _fetch sets it or raises
+        return current(request)
+
+    def renew(self, refused: requests.Response) -> bool:
+        with self._lock:
+            # Several requests in flight may come back 401 on one credential: fetch once.
+            if refused.request.headers.get(self.SENT_IN) == self._sent_value():
+                self._fetch()
+        return True
+
+    def _sent_value(self) -> str | None:
+        return None if self._current is None else self._current.identity()
+
+    def _body(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _caller(self) -> ScmAuth | None:
+        """How the POST itself authenticates (None: its body does)."""
+        return None
+
+    def _read(self, response: requests.Response) -> tuple[ScmAuth, Any]:
+        """The credential in a 201 answer, and its `expires_at` as the answer gives it."""
+        raise NotImplementedError
+
+    def _fetch(self) -> None:
+        response = post_json(self._url, self._body(), self._retry, self._verify, self._caller())
+        if response.status_code != 201:
+            raise ScmApiError.from_response(response, self.describe())
+        current, expires_at = self._read(response)
+        try:
+            expires = pendulum.parse(str(expires_at))
+        except ValueError:
+            expires = None
+        if not isinstance(expires, pendulum.DateTime):
+            raise ScmResponseError(f"POST {self._url}: expires_at is not a date and time")
+        lifetime = max(0.0, (expires - pendulum.now("UTC")).total_seconds())
+        self._current = current
+        self._renew_at = time.monotonic() + lifetime - min(300.0, lifetime / 5)
+        logger.info("fetched %s, valid %.0f s", self.describe(), lifetime)
+
+
+class PasswordAuth(RenewedAuth):
+    """Trades an IAM user's password for a domain-scoped token."""
+
+    SENT_IN = "X-Auth-Token"
 
     def __init__(
         self,
@@ -108,80 +177,126 @@ class PasswordAuth(ScmAuth):
         retry: RetryPolicy,
         verify: str | bool = True,
     ) -> None:
+        super().__init__(f"{iam_endpoint}/v3/auth/tokens", retry, verify)
         register(password)
         self._username = username
         self._password = password
         self._domain_name = domain_name
-        self._url = f"{iam_endpoint}/v3/auth/tokens"
-        self._retry = retry
-        self._verify = verify
-        self._lock = threading.Lock()
-        self._token: str | None = None
-        self._renew_at = 0.0
 
     def describe(self) -> str:
         return f"password of IAM user {self._username!r} in domain {self._domain_name!r}"
 
-    def __call__(self, request: PreparedRequest) -> PreparedRequest:
-        with self._lock:
-            token = self._token
-            if token is None or time.monotonic() >= self._renew_at:
-                token = self._fetch()
-            request.headers["X-Auth-Token"] = token
-        return request
-
-    def renew(self, refused: requests.Response) -> bool:
-        with self._lock:
-            # Several requests in flight may come back 401 on one token: fetch once for them all.
-            if refused.request.headers.get("X-Auth-Token") == self._token:
-                self._fetch()
-        return True
-
-    def _fetch(self) -> str:
+    def _body(self) -> dict[str, Any]:
         identity = {
             "name": self._username,
             "password": self._password,
             "domain": {"name": self._domain_name},
         }
-        body: dict[str, Any] = {
+        return {
             "auth": {
                 "identity": {"methods": ["password"], "password": {"user": identity}},
                 "scope": {"domain": {"name": self._domain_name}},
             }
         }
 
-        def post() -> requests.Response:
-            started = time.monotonic()
-            timeout = self._retry.request_timeout_seconds
-            response = requests.post(
-                self._url,
-                json=body,
-                timeout=timeout,
-                verify=self._verify,
-                allow_redirects=False,
-                stream=True,
-            )
-            return read_body(response, started, timeout)
-
-        response = send_with_retries(post, self._retry, f"POST {self._url}")
-        refuse_redirect(response)
-        if response.status_code != 201:
-            raise ScmApiError.from_response(response, self.describe())
+    def _read(self, response: requests.Response) -> tuple[ScmAuth, Any]:
         token = response.headers.get("X-Subject-Token")
-        try:
-            expires_at = pendulum.parse(response.json()["token"]["expires_at"])
-        except (ValueError, KeyError, TypeError):
-            raise ScmResponseError(f"POST {self._url}: answer has no token.expires_at") from None
         if not token:
             raise ScmResponseError(f"POST {self._url}: answer has no X-Subject-Token header")
-        if not isinstance(expires_at, pendulum.DateTime):
-            raise ScmResponseError(f"POST {self._url}: token.expires_at is not a date and time")
-        register(token)
-        lifetime = max(0.0, (expires_at - pendulum.now("UTC")).total_seconds())
-        self._token = token
-        self._renew_at = time.monotonic() + lifetime - min(300.0, lifetime / 5)
-        logger.info("fetched an IAM token for %s, valid %.0f s", self.describe(), lifetime)
-        return token
+        return TokenAuth(token), _field(response, self._url, "token", "expires_at")
+
+
+class AgencyAuth(RenewedAuth):
+    """Temporary keys for another account, through the agency it grants the caller's account
+    (IAM's `assume_role`): the caller's own credential signs only the POST to IAM; the keys
+    sign every request to that account's SCM, with its id as X-Domain-Id."""
+
+    SENT_IN = "X-Security-Token"
+
+    def __init__(
+        self,
+        caller: ScmAuth,
+        agency_name: str,
+        domain_id: str,
+        duration_seconds: int,
+        iam_endpoint: str,
+        retry: RetryPolicy,
+        verify: str | bool = True,
+    ) -> None:
+        super().__init__(f"{iam_endpoint}/v3.0/OS-CREDENTIAL/securitytokens", retry, verify)
+        self._caller_auth = caller
+        self._agency_name = agency_name
+        self._domain_id = domain_id
+        self._duration_seconds = duration_seconds
+
+    def describe(self) -> str:
+        return f"agency {self._agency_name!r} into account {self._domain_id}"
+
+    def _caller(self) -> ScmAuth:
+        return self._caller_auth
+
+    def _body(self) -> dict[str, Any]:
+        role = {
+            "agency_name": self._agency_name,
+            "domain_id": self._domain_id,
+            "duration_seconds": self._duration_seconds,
+        }
+        return {"auth": {"identity": {"methods": ["assume_role"], "assume_role": role}}}
+
+    def _read(self, response: requests.Response) -> tuple[ScmAuth, Any]:
+        fields = {
+            name: _field(response, self._url, "credential", name)
+            for name in ("access", "secret", "securitytoken", "expires_at")
+        }
+        register(str(fields["secret"]), str(fields["securitytoken"]))
+        keys = AccessKeyAuth(
+            str(fields["access"]),
+            str(fields["secret"]),
+            str(fields["securitytoken"]),
+            self._domain_id,
+        )
+        return keys, fields["expires_at"]
+
+
+def _field(response: requests.Response, url: str, *path: str) -> Any:
+    """A value nested in a JSON answer, or one line saying it is missing."""
+    try:
+        value: Any = response.json()
+        for key in path:
+            value = value[key]
+    except (ValueError, KeyError, TypeError):
+        value = None
+    if value in (None, ""):
+        raise ScmResponseError(f"POST {url}: answer has no {'.'.join(path)}")
+    return value
+
+
+def post_json(
+    url: str,
+    body: dict[str, Any],
+    retry: RetryPolicy,
+    verify: str | bool,
+    auth: ScmAuth | None = None,
+) -> requests.Response:
+    """One POST to IAM with retries; never follows a redirect (it would carry the body)."""
+
+    def post() -> requests.Response:
+        started = time.monotonic()
+        timeout = retry.request_timeout_seconds
+        response = requests.post(
+            url,
+            json=body,
+            auth=auth,
+            timeout=timeout,
+            verify=verify,
+            allow_redirects=False,
+            stream=True,
+        )
+        return read_body(response, started, timeout)
+
+    response = send_with_retries(post, retry, f"POST {url}")
+    refuse_redirect(response)
+    return response
 
 
 class AccessKeyAuth(ScmAuth):
@@ -203,6 +318,9 @@ class AccessKeyAuth(ScmAuth):
     def describe(self) -> str:
         kind = "temporary access key" if self._security_token else "access key"
         return f"{kind} {self._access_key[:4]}…{self._access_key[-4:]}"
+
+    def identity(self) -> str | None:
+        return self._security_token
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         parts = urlsplit(request.url or "")
@@ -271,14 +389,11 @@ def make_auth(
     if way == "auth_token":
         return TokenAuth(values["auth_token"])
     if way == "password":
-        iam = values.get("iam_endpoint") or environ.get("HUAWEICLOUD_SDK_IAM_ENDPOINT")
         return PasswordAuth(
             values["username"],
             values["password"],
             values["domain_name"],
-            refuse_plain_http(
-                validate_endpoint(iam or DEFAULT_IAM_ENDPOINT, "iam_endpoint"), "iam_endpoint"
-            ),
+            iam_endpoint(credentials, environ),
             retry,
             verify,
         )
@@ -288,6 +403,14 @@ def make_auth(
     return AccessKeyAuth(
         values["access_key"], values["secret_key"], values.get("security_token"), domain_id
     )
+
+
+def iam_endpoint(credentials: ScmCredentials | None, environ: Mapping[str, str]) -> str:
+    """Where IAM issues tokens and temporary keys: `credentials.iam_endpoint`, else the SDK's
+    HUAWEICLOUD_SDK_IAM_ENDPOINT, else Huawei's global IAM."""
+    configured = getattr(credentials, "iam_endpoint", None)
+    given = configured or environ.get("HUAWEICLOUD_SDK_IAM_ENDPOINT") or DEFAULT_IAM_ENDPOINT
+    return refuse_plain_http(validate_endpoint(given, "iam_endpoint"), "iam_endpoint")
 
 
 _SDK_HINT = ", or the SDK's HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK"

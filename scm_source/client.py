@@ -22,7 +22,8 @@ from scm_source.retry import RetryPolicy, send_with_retries
 
 
 class ScmClient:
-    """GETs JSON objects from an SCM endpoint; safe to share between threads."""
+    """GETs JSON objects from an SCM (or Organizations) endpoint; safe to share between
+    threads. Each client adapts its own in-flight limit (the gateway throttles per user)."""
 
     def __init__(
         self,
@@ -31,12 +32,15 @@ class ScmClient:
         retry: RetryPolicy,
         verify: str | bool = True,
         max_concurrency: int = 32,
+        connections: threading.Semaphore | None = None,
     ) -> None:
         self.endpoint = endpoint
         self._auth = auth
         self._retry = retry
         self._verify = verify
         self.in_flight = AdaptiveLimit(max_concurrency)
+        # Shared by every account's client: the process's bound on connections in use.
+        self._connections = connections or threading.Semaphore(max_concurrency)
         self._adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_concurrency)
         self._local = threading.local()
         self._proxies = get_environ_proxies(endpoint)  # honours NO_PROXY for this endpoint
@@ -88,7 +92,7 @@ class ScmClient:
         url = self.endpoint + path
 
         def send() -> requests.Response:
-            with self.in_flight.slot() as report:
+            with self.in_flight.slot() as report, self._connections:
                 started = time.monotonic()
                 response = self._session.get(
                     url,

@@ -14,11 +14,13 @@ few 429s. A 429 answered to a request sent before the last decrease is already a
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import islice
 from typing import TypeVar
 
@@ -111,3 +113,53 @@ def map_as_completed(
         finally:
             for future in pending:
                 future.cancel()
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """Marks the end of one stream of `interleave`: its index, and what it raised, if it did."""
+
+    index: int
+    error: Exception | None
+
+
+def interleave(
+    streams: Sequence[Callable[[], Iterator[Result]]], workers: int, name: str
+) -> Iterator[Result | StreamEnd]:
+    """Runs the streams `workers` at a time and yields their items as they come, each stream
+    followed by its StreamEnd. A bounded queue between them keeps memory flat (a stream waits
+    while the consumer is behind); closing this iterator stops every stream at its next item."""
+    handoff: queue.Queue[Result | StreamEnd] = queue.Queue(maxsize=2 * workers)
+    stopped = threading.Event()
+
+    def put(item: Result | StreamEnd) -> bool:
+        while not stopped.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def drain(index: int) -> None:
+        error: Exception | None = None
+        try:
+            stream = streams[index]()
+            for item in stream:
+                if not put(item):
+                    return
+        except Exception as raised:  # noqa: BLE001 - handed to the consumer with its stream
+            error = raised
+        put(StreamEnd(index, error))
+
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=name)
+    try:
+        for index in range(len(streams)):
+            pool.submit(drain, index)
+        for _ in range(len(streams)):
+            while not isinstance(item := handoff.get(), StreamEnd):
+                yield item
+            yield item
+    finally:
+        stopped.set()
+        pool.shutdown(wait=True, cancel_futures=True)

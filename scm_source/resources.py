@@ -10,8 +10,10 @@ tables stay exactly as they were.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import dlt
@@ -19,6 +21,8 @@ import pyarrow as pa
 
 from scm_source.accounts import Account
 from scm_source.client import ScmClient
+from scm_source.concurrency import StreamEnd, interleave
+from scm_source.directory import AccountClient
 from scm_source.errors import ScmError, ScmResponseError
 from scm_source.lists import ScmList
 from scm_source.paging import FetchPage, PagingReport, fetch_page
@@ -38,42 +42,64 @@ BATCH_ROWS = 5000
 
 @dataclass(frozen=True)
 class ListRun:
-    """What one resource reads: a list, its settings, and how strict to be about totals."""
+    """What one resource reads: a list, its settings, how strict to be about totals, and how
+    many accounts at a time (`account_slots` is shared by every list of the run)."""
 
     scm_list: ScmList
     settings: ListSettings
     concurrency: int
     strict: bool = False
+    parallel_accounts: int = 1
+    account_slots: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(1))
 
 
-def list_tables(run: ListRun, accounts: Sequence[tuple[Account, ScmClient]]) -> Iterator[Any]:
-    """The resource: every account's rows of one list, and the run in the resource's state."""
+def list_tables(run: ListRun, directory: Callable[[], Sequence[AccountClient]]) -> Iterator[Any]:
+    """The resource: every account's rows of one list, and the run in the resource's state.
+    `directory` gives the accounts when the run starts (an organization is listed then)."""
     remember_duckdb_file(dlt.current.pipeline())
-    entries = yield from account_tables(run, accounts)
+    entries = yield from account_tables(run, directory())
     dlt.current.resource_state()["last_run"] = {entry.account: entry.state() for entry in entries}
 
 
 def account_tables(
-    run: ListRun, accounts: Sequence[tuple[Account, ScmClient]]
+    run: ListRun, accounts: Sequence[AccountClient]
 ) -> Generator[Any, None, list[SyncEntry]]:
     """Arrow batches bound for the snapshot and the history, then the sync log; returns the
-    sync log's entries."""
+    sync log's entries. Accounts are read `parallel_accounts` at a time, their batches taken
+    as they come."""
     scm_list, filtered = run.scm_list, run.settings.narrows
     loaded: list[str] = []
-    entries: list[SyncEntry] = []
-    for account, client in accounts:
-        entry = SyncEntry(account.alias, scm_list.name, filtered, account.domain_id)
-        entries.append(entry)
+    entries = [
+        SyncEntry(account.alias, scm_list.name, filtered, account.domain_id)
+        for account, _ in accounts
+    ]
+    readers = []
+    for (account, client), entry in zip(accounts, entries, strict=True):
+        if client is None:
+            entry.skip(account.skipped or "not read")
+        else:
+            readers.append((account, client, entry))
+
+    def read(account: Account, client: ScmClient, entry: SyncEntry) -> Iterator[pa.Table]:
         try:
-            for batch in walk_account(run, account, client, entry):
-                yield _as(batch, snapshot_hints(scm_list, filtered, loaded))
-                yield _as(batch, history_hints(scm_list, filtered, loaded))
-        except ScmError as error:
-            logger.error("account %s: %s not loaded: %s", account.alias, scm_list.name, error)
-            continue
+            with run.account_slots:
+                yield from walk_account(run, account, client, entry)
         finally:
             client.close()  # descriptors stay flat however many accounts follow
-        loaded.append(account.alias)
+
+    streams = [partial(read, *reader) for reader in readers]
+    for item in interleave(streams, run.parallel_accounts, f"scm-{scm_list.name}"):
+        if isinstance(item, StreamEnd):
+            account = readers[item.index][0]
+            if item.error is None:
+                loaded.append(account.alias)
+            else:
+                logger.error(
+                    "account %s: %s not loaded: %s", account.alias, scm_list.name, item.error
+                )
+            continue
+        yield _as(item, snapshot_hints(scm_list, filtered, loaded))
+        yield _as(item, history_hints(scm_list, filtered, loaded))
     # Empty tables that carry the final scopes: they also make the merge run when no account
     # has rows left, so that deleted objects go.
     empty = to_arrow([], scm_list.columns)
@@ -93,7 +119,8 @@ def walk_account(
 
     def row(item: Row) -> Row:
         converted = to_row(item)
-        converted.setdefault("domain_id", account.domain_id)
+        if not converted.get("domain_id"):
+            converted["domain_id"] = account.domain_id
         entry.domain_id = entry.domain_id or converted["domain_id"]
         return stamp(converted, account.alias)
 

@@ -28,7 +28,12 @@ RENAMED = {"csr_name": ["csr_list.name"]}
 def check_setting_names(tree: Tree, aliases: Collection[str]) -> None:
     """Raises for the first unknown name: `tree` holds the source's settings and sections,
     `aliases` the accounts' sections (each with an endpoint and credentials)."""
-    account: Tree = {"endpoint": None, "credentials": tree["credentials"]}
+    account: Tree = {
+        "endpoint": None,
+        "agency_name": None,
+        "domain_id": None,
+        "credentials": tree["credentials"],
+    }
     known = {**tree, **{alias: account for alias in aliases}}
     moved = {**_moved(tree), **RENAMED}
     for origin, path in _configured_paths():

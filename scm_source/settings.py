@@ -276,13 +276,15 @@ class HttpSettings(BaseConfiguration):
     """How requests are sent, for every list and account: `[sources.scm_source.http]`.
     `ca_bundle` is a CA file to verify TLS with instead of the system's (TLS is always verified);
     `max_concurrency` is the most requests in flight per account, which adapts below it to the
-    gateway's throttling."""
+    gateway's throttling; `max_connections` bounds the requests in flight of every account
+    together (the process's connections)."""
 
     max_attempts: int = 5
     max_retry_seconds: float = 120.0
     backoff_seconds: float = 1.0
     request_timeout_seconds: float = 60.0
     max_concurrency: int = 32
+    max_connections: int = 64
     ca_bundle: str | None = None
 
     def retry_policy(self) -> RetryPolicy:
@@ -310,3 +312,11 @@ class HttpSettings(BaseConfiguration):
                 f" 64 ({SECTION}.http.max_concurrency)"
             )
         return self.max_concurrency
+
+    def connections(self) -> int:
+        if not is_whole_number(self.max_connections, 1, 1024):
+            raise ScmConfigError(
+                f"http.max_connections={self.max_connections!r} must be a whole number from 1 to"
+                f" 1024 ({SECTION}.http.max_connections)"
+            )
+        return self.max_connections

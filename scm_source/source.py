@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any, Optional
 
@@ -17,13 +18,13 @@ import dlt
 from dlt.common.configuration.specs import BaseConfiguration
 from dlt.sources import DltResource
 
-from scm_source.accounts import Account, resolve_accounts
-from scm_source.auth import ScmCredentials, make_auth
-from scm_source.client import ScmClient
+from scm_source.accounts import resolve_accounts
+from scm_source.auth import ScmCredentials, iam_endpoint, make_auth
+from scm_source.directory import AccountDirectory, Reach
 from scm_source.errors import ScmConfigError
 from scm_source.lists import CERTIFICATES, CSR_LIST, LISTS
+from scm_source.organization import OrganizationSettings
 from scm_source.resources import ListRun, list_tables
-from scm_source.retry import RetryPolicy
 from scm_source.setting_names import check_setting_names
 from scm_source.settings import (
     DEFAULT_ENDPOINT,
@@ -31,7 +32,8 @@ from scm_source.settings import (
     CsrSettings,
     HttpSettings,
     ListSettings,
-    refuse_plain_http,
+    is_whole_number,
+    validate_endpoint,
 )
 
 
@@ -42,14 +44,17 @@ def scm_source(
     certificates: CertificateSettings = dlt.config.value,
     csr_list: CsrSettings = dlt.config.value,
     http: HttpSettings = dlt.config.value,
+    organization: OrganizationSettings = dlt.config.value,
     strict: bool = False,
     accounts: Optional[list[Any]] = None,
+    max_parallel_accounts: int = 8,
 ) -> list[DltResource]:
     """Huawei Cloud SCM certificates and CSRs. `certificates` and `csr_list` are each list's
     paging and filters (`[sources.scm_source.certificates]`...), `http` how requests are sent;
+    `organization` reads every account of the caller's organization through an agency;
     `strict` fails an account that gets fewer rows than the API's total; `accounts` lists
     account aliases configured in sections of their own (see accounts.py), or mappings with
-    `alias`, `credentials` and `endpoint`."""
+    `alias`, `credentials` and `endpoint`; `max_parallel_accounts` accounts are read at once."""
     configured = dlt.config.get("sources.scm_source.accounts", list)
     if any(isinstance(entry, dict) and "credentials" in entry for entry in configured or []):
         raise ScmConfigError(
@@ -67,17 +72,61 @@ def scm_source(
     settings: dict[str, ListSettings] = {CERTIFICATES.name: certificates, CSR_LIST.name: csr_list}
     for name, chosen in settings.items():
         chosen.check(name)
-    retry, verify, concurrency = http.retry_policy(), http.verify(), http.concurrency()
-    clients = [
-        (account, _client(account, bool(accounts), retry, verify, concurrency))
-        for account in resolve_accounts(accounts, credentials, endpoint)
-    ]
+    if not is_whole_number(max_parallel_accounts, 1, 64):
+        raise ScmConfigError(
+            f"max_parallel_accounts={max_parallel_accounts!r} must be a whole number from 1 to"
+            " 64 (sources.scm_source.max_parallel_accounts)"
+        )
+    directory = _directory(credentials, endpoint, http, organization, accounts)
+    slots = threading.Semaphore(max_parallel_accounts)
     return [
         dlt.resource(list_tables, name=scm_list.name, parallelized=True)(
-            ListRun(scm_list, settings[scm_list.name], concurrency, strict), clients
+            ListRun(
+                scm_list,
+                settings[scm_list.name],
+                http.concurrency(),
+                strict,
+                max_parallel_accounts,
+                slots,
+            ),
+            directory.accounts,
         )
         for scm_list in LISTS
     ]
+
+
+def _directory(
+    credentials: ScmCredentials,
+    endpoint: str,
+    http: HttpSettings,
+    organization: OrganizationSettings,
+    accounts: list[Any] | None,
+) -> AccountDirectory:
+    """The run's accounts: an organization's, the configured ones, or the source's own."""
+    retry, verify = http.retry_policy(), http.verify()
+    organization.check()
+    reach = Reach(
+        retry,
+        verify,
+        http.concurrency(),
+        threading.BoundedSemaphore(http.connections()),
+        iam_endpoint(credentials, os.environ),
+        organization.duration_seconds,
+    )
+    if organization.enabled:
+        if accounts:
+            raise ScmConfigError(
+                "organization.agency_name and accounts are both set: an organization's accounts"
+                " are listed, not configured; keep one (sources.scm_source.accounts)"
+            )
+        caller = make_auth(credentials, retry, os.environ, verify)
+        return AccountDirectory.of_organization(
+            reach, caller, organization, validate_endpoint(endpoint)
+        )
+    resolved = resolve_accounts(accounts, credentials, endpoint)
+    agencies = any(account.agency_name for account in resolved)
+    agent = make_auth(credentials, retry, os.environ, verify) if agencies else None
+    return AccountDirectory(reach, resolved, agent, named=bool(accounts))
 
 
 def _settings_of(spec: type[BaseConfiguration]) -> dict[str, Any]:
@@ -88,6 +137,7 @@ def _settings_of(spec: type[BaseConfiguration]) -> dict[str, Any]:
 SETTING_TREE: dict[str, Any] = {name: None for name in inspect.signature(scm_source).parameters} | {
     "credentials": _settings_of(ScmCredentials),
     "http": _settings_of(HttpSettings),
+    "organization": _settings_of(OrganizationSettings),
     **{scm_list.name: _settings_of(scm_list.settings) for scm_list in LISTS},
 }
 
@@ -95,15 +145,3 @@ SETTING_TREE: dict[str, Any] = {name: None for name in inspect.signature(scm_sou
 def _aliases(accounts: Any) -> list[str]:
     entries = accounts if isinstance(accounts, list) else []
     return [str(entry.get("alias") if isinstance(entry, Mapping) else entry) for entry in entries]
-
-
-def _client(
-    account: Account, named: bool, retry: RetryPolicy, verify: str | bool, concurrency: int
-) -> ScmClient:
-    """Named accounts use only their own section: the SDK's variables would give every one of
-    them the same keys."""
-    environ = {} if named else os.environ
-    auth = make_auth(account.credentials, retry, environ, verify, account.section)
-    setting = f"{account.alias}.endpoint" if named else "endpoint"
-    endpoint = refuse_plain_http(account.endpoint, setting)
-    return ScmClient(endpoint, auth, retry, verify, concurrency)

@@ -15,7 +15,7 @@ from scm_source.errors import ScmApiError
 from scm_source.paging import PagingReport
 from scm_source.schema import INSTANT, columns
 
-LOADED, FAILED = "loaded", "failed"
+LOADED, FAILED, SKIPPED = "loaded", "failed", "skipped"
 # Marks a field whose column holds no NULL.
 REQUIRED = {"nullable": False}
 
@@ -67,6 +67,12 @@ class SyncEntry:
             if isinstance(error, ScmApiError):
                 self.http_status, self.error_code = error.status, error.error_code
                 self.request_id = error.request_id
+
+    def skip(self, reason: str) -> None:
+        """Not read, on purpose (an organization member that is not active): not a failure."""
+        self.finished_at = _now()
+        self.outcome = SKIPPED
+        self.error = reason
 
     def row(self) -> dict[str, Any]:
         return asdict(self)
