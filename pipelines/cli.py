@@ -31,7 +31,7 @@ from scm_source.lists import LIST_NAMES
 from scm_source.paging import DOCS_MAX_OFFSET, MAX_TOTAL
 from scm_source.runs import last_sync
 from scm_source.simulator import DEFAULT_TOKEN, Dataset, Simulator, SimulatorOptions
-from scm_source.sync import LOADED
+from scm_source.sync import FAILED, LOADED, SKIPPED
 from scm_source.views import DEFAULT_EXPIRING_WITHIN_DAYS, install_views, validate_days
 
 from .report import collect, print_text, write_html
@@ -266,8 +266,12 @@ def _load_and_summarise(
         )
     else:
         print(f"Loaded into {where}, dataset {pipeline.dataset_name}, in {elapsed:.1f} s:")
+    width = max([12, *(len(entry["account"]) + 2 for entry in entries)])
     for entry in entries:
-        line = f"  {entry['account']:<12}{entry['resource']:<14}"
+        line = f"  {entry['account']:<{width}}{entry['resource']:<14}"
+        if entry["outcome"] == SKIPPED:
+            print(f"{line}  skipped ({entry['error']})")
+            continue
         if entry["outcome"] != LOADED:
             why = ", ".join(
                 str(part) for part in (entry["http_status"], entry["error_code"]) if part
@@ -281,9 +285,22 @@ def _load_and_summarise(
             f" requests: {entry['pages']}, retries: {entry['retries']}, {offsets})"
             + _unreachable(entry)
         )
+    if len({entry["account"] for entry in entries}) > 1:
+        print(_accounts_line(entries))
     if failure is not None:
         raise failure
     return 0
+
+
+def _accounts_line(entries: list[dict[str, Any]]) -> str:
+    """How many accounts loaded, were skipped, failed (an account fails if any list did)."""
+    outcomes: dict[str, set[str]] = {}
+    for entry in entries:
+        outcomes.setdefault(entry["account"], set()).add(entry["outcome"])
+    failed = sum(FAILED in seen for seen in outcomes.values())
+    skipped = sum(seen == {SKIPPED} for seen in outcomes.values())
+    loaded = len(outcomes) - failed - skipped
+    return f"Accounts: {len(outcomes)} ({loaded} loaded, {skipped} skipped, {failed} failed)"
 
 
 def _unreachable(entry: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from scm_source.accounts import Account
 from scm_source.auth import AgencyAuth, ScmAuth, make_auth
 from scm_source.client import ScmClient
+from scm_source.errors import ScmError
 from scm_source.organization import (
     OrganizationSettings,
     aliases,
@@ -62,6 +63,7 @@ class AccountDirectory:
         self._organization: tuple[OrganizationSettings, str] | None = None
         self._lock = threading.Lock()
         self._listed: list[AccountClient] | None = None
+        self._failure: ScmError | None = None
         # Named accounts use only their own section: the SDK's variables would give every
         # one of them the same keys. Made now, so that a bad credential fails before a request.
         self._configured = [
@@ -82,9 +84,14 @@ class AccountDirectory:
         if self._organization is None:
             return list(self._configured)
         with self._lock:
-            if self._listed is None:
-                self._listed = self._list(*self._organization)
-            return list(self._listed)
+            if self._listed is None and self._failure is None:
+                try:
+                    self._listed = self._list(*self._organization)
+                except ScmError as failure:  # each list of the run fails with it, asked once
+                    self._failure = failure
+            if self._failure is not None:
+                raise self._failure
+            return list(self._listed or ())
 
     def _client(self, account: Account, environ: Mapping[str, str], named: bool) -> ScmClient:
         setting = f"{account.alias}.endpoint" if named else "endpoint"

@@ -145,7 +145,9 @@ def aliases(members: Sequence[Member]) -> dict[str, str]:
     base = {member.id: _alias_of(member.name) for member in members}
     counts = Counter(base.values())
     return {
-        id_: f"{alias[: MAX_ALIAS - 9]}_{_alias_of(id_)[:8]}" if counts[alias] > 1 else alias
+        id_: f"{alias[: MAX_ALIAS - 9]}_{_NOT_ALIAS.sub('_', id_.lower())[:8]}"
+        if counts[alias] > 1
+        else alias
         for id_, alias in base.items()
     }
 

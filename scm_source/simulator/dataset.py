@@ -95,13 +95,16 @@ class Dataset:
         zone: str = "Asia/Shanghai",
         legacy_fields: bool = False,
         twins: int = 0,
+        domain_id: str | None = None,
     ) -> Dataset:
-        """`legacy_fields` drops `domain_id` and `enterprise_project_id`, as older APIs do.
+        """`domain_id` is the account's id (default: drawn from the seed).
+        `legacy_fields` drops `domain_id` and `enterprise_project_id`, as older APIs do.
         `twins` adds that many certificates and CSRs alike in every field a query can filter or
         sort by (only ids differ): a part no query can split, for what stays unreachable."""
         rng = random.Random(seed)
         moment = pendulum.instance(now or pendulum.now("UTC")).in_tz("UTC").replace(microsecond=0)
-        dataset = cls([], [], zone, f"{rng.getrandbits(128):032x}", moment, seed)
+        drawn = f"{rng.getrandbits(128):032x}"
+        dataset = cls([], [], zone, domain_id or drawn, moment, seed)
         for index in range(certificates):
             dataset.certificates.append(dataset._certificate(rng, index, legacy_fields))
         for index in range(csrs):

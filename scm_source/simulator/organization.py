@@ -1,6 +1,7 @@
 """A Huawei Cloud organization, as the simulator serves it (scm-api.md, "Organizations and
-agencies"): `GET /v1/organizations/accounts` for the management account (marker paging, the
-management account listed too) and IAM's `assume_role`, which issues temporary keys for a member
+agencies"): `GET /v1/organizations` (which account manages it) and `GET
+/v1/organizations/accounts` for the management account (marker paging, the management account
+listed too) and IAM's `assume_role`, which issues temporary keys for a member
 that grants the caller's account the agency named; each member holds an inventory of its own."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from scm_source.simulator.dataset import Dataset
 from scm_source.simulator.gateway import AccessKey, Answer, Gateway
 
+ORGANIZATION_PATH = "/v1/organizations"
 ORGANIZATIONS_ACCOUNTS_PATH = "/v1/organizations/accounts"
 SECURITY_TOKENS_PATH = "/v3.0/OS-CREDENTIAL/securitytokens"
 MAX_ACCOUNTS_LIMIT = 1000
@@ -61,6 +63,17 @@ class Organization:
     def member_of(self, access_key: str | None) -> Member | None:
         """The member whose temporary keys these are, if they are."""
         return self._by_key.get(access_key or "")
+
+    def show(self) -> Answer:
+        """ShowOrganization: which account manages it."""
+        organization = {
+            "id": "o-sim",
+            "urn": "organizations::o-sim",
+            "management_account_id": self.management.id,
+            "management_account_name": self.management.name,
+            "created_at": "2024-01-15T08:00:00Z",
+        }
+        return 200, {}, {"organization": organization}
 
     def list_accounts(self, query: dict[str, str]) -> Answer:
         limit_text, marker = query.get("limit", "200"), query.get("marker", "")

@@ -24,6 +24,7 @@ from scm_source.paging import DOCS_MAX_OFFSET, MAX_TOTAL
 from scm_source.simulator.dataset import BadParameter, Dataset, page_window
 from scm_source.simulator.gateway import AccessKey, Gateway, IamUser
 from scm_source.simulator.organization import (
+    ORGANIZATION_PATH,
     ORGANIZATIONS_ACCOUNTS_PATH,
     SECURITY_TOKENS_PATH,
     Member,
@@ -114,6 +115,7 @@ class Simulator:
         self._lock = threading.Lock()
         self._logged = threading.Condition(self._lock)
         self._in_flight: dict[str, int] = {}  # by member id ("" for every other caller)
+        self.peak_members_in_flight = 0  # organization members read at once, at most
         self._entered = 0  # requests received, answered or not
         self._random = random.Random(self.options.faults.seed)
         self.gateway = Gateway(
@@ -188,6 +190,8 @@ class Simulator:
         account = member.id if member else ""
         with self._lock:
             self._in_flight[account] = self._in_flight.get(account, 0) + 1
+            busy = sum(1 for key, count in self._in_flight.items() if key and count)
+            self.peak_members_in_flight = max(self.peak_members_in_flight, busy)
             self._entered += 1
             self._logged.notify_all()
             held = self.options.hold is not None and self._entered > self.options.hold_after
@@ -199,7 +203,8 @@ class Simulator:
         try:
             if (method, path) == ("POST", IAM_TOKENS_PATH):
                 status, extra_headers, answer = self.gateway.issue_token(body)
-            elif path in (SECURITY_TOKENS_PATH, ORGANIZATIONS_ACCOUNTS_PATH):
+            elif path in (SECURITY_TOKENS_PATH, ORGANIZATIONS_ACCOUNTS_PATH, ORGANIZATION_PATH):
+                time.sleep(self.options.latency_seconds + extra)
                 status, extra_headers, answer = self._organization(
                     method, path, parts.query, headers, body
                 )
@@ -228,7 +233,8 @@ class Simulator:
     def _organization(
         self, method: str, path: str, raw_query: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], Any]:
-        """The Organizations accounts list and IAM's assume_role, for the management account."""
+        """The organization, its accounts list and IAM's assume_role, for the management
+        account."""
         organization = self.options.organization
         expected = "POST" if path == SECURITY_TOKENS_PATH else "GET"
         if organization is None or method != expected:
@@ -240,6 +246,8 @@ class Simulator:
             return _error(403, "Organizations.1001", "Only the management account may call this")
         if path == SECURITY_TOKENS_PATH:
             return organization.assume_role(body, self.gateway)
+        if path == ORGANIZATION_PATH:
+            return organization.show()
         return organization.list_accounts(dict(parse_qsl(raw_query, keep_blank_values=True)))
 
     def _scm(
