@@ -82,6 +82,15 @@ def is_whole_number(value: object, low: int | None = None, high: int | None = No
     return (low is None or value >= low) and (high is None or value <= high)
 
 
+def whole_number_setting(setting: str, value: Any, low: int, high: int) -> int:
+    """`value` if it is a whole number within the bounds, else one line naming the setting."""
+    if not is_whole_number(value, low, high):
+        raise ScmConfigError(
+            f"{setting}={value!r} must be a whole number from {low} to {high} ({SECTION}.{setting})"
+        )
+    return int(value)
+
+
 def _one_of(setting: str, value: Any, allowed: tuple[Any, ...]) -> Any:
     if value not in allowed:
         choices = ", ".join(str(choice) for choice in allowed)
@@ -306,17 +315,7 @@ class HttpSettings(BaseConfiguration):
         return str(self.ca_bundle)
 
     def concurrency(self) -> int:
-        if not is_whole_number(self.max_concurrency, 1, 64):
-            raise ScmConfigError(
-                f"http.max_concurrency={self.max_concurrency!r} must be a whole number from 1 to"
-                f" 64 ({SECTION}.http.max_concurrency)"
-            )
-        return self.max_concurrency
+        return whole_number_setting("http.max_concurrency", self.max_concurrency, 1, 64)
 
     def connections(self) -> int:
-        if not is_whole_number(self.max_connections, 1, 1024):
-            raise ScmConfigError(
-                f"http.max_connections={self.max_connections!r} must be a whole number from 1 to"
-                f" 1024 ({SECTION}.http.max_connections)"
-            )
-        return self.max_connections
+        return whole_number_setting("http.max_connections", self.max_connections, 1, 1024)

@@ -32,8 +32,8 @@ from scm_source.settings import (
     CsrSettings,
     HttpSettings,
     ListSettings,
-    is_whole_number,
     validate_endpoint,
+    whole_number_setting,
 )
 
 
@@ -72,21 +72,18 @@ def scm_source(
     settings: dict[str, ListSettings] = {CERTIFICATES.name: certificates, CSR_LIST.name: csr_list}
     for name, chosen in settings.items():
         chosen.check(name)
-    if not is_whole_number(max_parallel_accounts, 1, 64):
-        raise ScmConfigError(
-            f"max_parallel_accounts={max_parallel_accounts!r} must be a whole number from 1 to"
-            " 64 (sources.scm_source.max_parallel_accounts)"
-        )
-    directory = _directory(credentials, endpoint, http, organization, accounts)
-    slots = threading.Semaphore(max_parallel_accounts)
+    parallel_accounts = whole_number_setting("max_parallel_accounts", max_parallel_accounts, 1, 64)
+    concurrency = http.concurrency()
+    directory = _directory(credentials, endpoint, http, concurrency, organization, accounts)
+    slots = threading.Semaphore(parallel_accounts)
     return [
         dlt.resource(list_tables, name=scm_list.name, parallelized=True)(
             ListRun(
                 scm_list,
                 settings[scm_list.name],
-                http.concurrency(),
+                concurrency,
                 strict,
-                max_parallel_accounts,
+                parallel_accounts,
                 slots,
             ),
             directory.accounts,
@@ -99,6 +96,7 @@ def _directory(
     credentials: ScmCredentials,
     endpoint: str,
     http: HttpSettings,
+    concurrency: int,
     organization: OrganizationSettings,
     accounts: list[Any] | None,
 ) -> AccountDirectory:
@@ -108,7 +106,7 @@ def _directory(
     reach = Reach(
         retry,
         verify,
-        http.concurrency(),
+        concurrency,
         threading.BoundedSemaphore(http.connections()),
         iam_endpoint(credentials, os.environ),
         organization.duration_seconds,

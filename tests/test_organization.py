@@ -25,10 +25,8 @@ from scm_source.simulator import (
     SimulatorOptions,
 )
 from tests.conftest import UNBOUNDED, Warehouse, load_source, query, scm_export
+from tests.test_organization_simulator import AGENCY, AK, MANAGEMENT_ID, SK
 
-AK, SK = "MGMTAK0123456789ABCD", "management-secret-key-0123456789abcdef"
-AGENCY = "SCMReadOnlyAgency"
-MANAGEMENT_ID = "a" * 32
 SUSPENDED, AGENCYLESS = 10, 11  # indexes into MEMBERS
 
 
