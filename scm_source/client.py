@@ -16,9 +16,11 @@ from urllib3.util.retry import Retry
 
 from scm_source.auth import ScmAuth
 from scm_source.body import read_body
-from scm_source.concurrency import AdaptiveLimit
+from scm_source.concurrency import AdaptiveLimit, LearnedLevel
 from scm_source.errors import ScmApiError, ScmResponseError, refuse_redirect
 from scm_source.retry import RetryPolicy, send_with_retries
+
+OVERSHOOT_RESENDS = 3  # times a request refused for the limit's overshoot is sent again at once
 
 
 class ScmClient:
@@ -33,12 +35,13 @@ class ScmClient:
         verify: str | bool = True,
         max_concurrency: int = 32,
         connections: threading.Semaphore | None = None,
+        learned: LearnedLevel | None = None,
     ) -> None:
         self.endpoint = endpoint
         self._auth = auth
         self._retry = retry
         self._verify = verify
-        self.in_flight = AdaptiveLimit(max_concurrency)
+        self.in_flight = AdaptiveLimit(max_concurrency, learned=learned)
         # Shared by every account's client: the process's bound on connections in use.
         self._connections = connections or threading.Semaphore(max_concurrency)
         self._adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_concurrency)
@@ -91,7 +94,22 @@ class ScmClient:
     def _get(self, path: str, params: Mapping[str, str]) -> requests.Response:
         url = self.endpoint + path
 
+        def count_retry() -> None:
+            with self._retries_lock:
+                self.retries[path] += 1
+
         def send() -> requests.Response:
+            """A 429 the in-flight limit has already corrected for is sent again at once (a
+            few times at most); any other answer goes to the retry policy."""
+            for _ in range(OVERSHOOT_RESENDS):
+                response, overshot = send_once()
+                if not overshot:
+                    return response
+                response.close()
+                count_retry()
+            return send_once()[0]
+
+        def send_once() -> tuple[requests.Response, bool]:
             with self.in_flight.slot() as report, self._connections:
                 started = time.monotonic()
                 response = self._session.get(
@@ -105,12 +123,7 @@ class ScmClient:
                 )
                 read_body(response, started, self._retry.request_timeout_seconds)
                 throttled = response.status_code == 429
-                report(throttled, _retry_after(response) if throttled else None)
-                return response
-
-        def count_retry() -> None:
-            with self._retries_lock:
-                self.retries[path] += 1
+                return response, report(throttled, _retry_after(response) if throttled else None)
 
         return send_with_retries(send, self._retry, f"GET {url}", count_retry)
 

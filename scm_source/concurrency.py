@@ -10,6 +10,12 @@ the first 429 the limit probes one higher only after 50 windows of successes, an
 after each further 429, so against a gateway that allows N in flight the run settles at N with
 few 429s. A 429 answered to a request sent before the last decrease is already accounted for. A
 `Retry-After` holds back every request, not only the retried one, until it has passed.
+
+A 429 to a request sent past the limit now in force is an overshoot the limit has already
+corrected, not a busy gateway: the caller may send it again at once rather than back off.
+Accounts behind one endpoint share what they learn (`LearnedLevel`): a gateway gives every user
+the same limit, so an account that starts after another found it starts there, not at 4 with a
+probe that costs each account its own 429s.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -28,13 +35,32 @@ PROBE_AFTER_WINDOWS = 50
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-Report = Callable[[bool, float | None], None]
+Report = Callable[[bool, float | None], bool]
+
+
+class LearnedLevel:
+    """The in-flight level the last 429 settled an endpoint's accounts at; shared between
+    their limits."""
+
+    def __init__(self) -> None:
+        self._level: int | None = None
+        self._lock = threading.Lock()
+
+    def remember(self, level: int) -> None:
+        with self._lock:
+            self._level = level
+
+    def recall(self) -> int | None:
+        with self._lock:
+            return self._level
 
 
 class AdaptiveLimit:
-    def __init__(self, ceiling: int, start: int = 4) -> None:
+    def __init__(self, ceiling: int, start: int = 4, learned: LearnedLevel | None = None) -> None:
         self.ceiling = ceiling
         self.limit = max(1, min(start, ceiling))
+        self._learned = learned
+        self._started = False
         self._probe_windows = 0  # windows of successes between raises; 0 until the first 429
         self._confirmed = self.limit  # the last level a full window of requests succeeded at
         self._successes = 0
@@ -46,21 +72,24 @@ class AdaptiveLimit:
     @contextmanager
     def slot(self) -> Iterator[Report]:
         """Waits for room; the caller reports whether the answer was a 429 and its Retry-After
-        in seconds."""
+        in seconds, and learns whether that 429 was an overshoot to send again at once."""
         with self._ready:
+            if not self._started:
+                self._start_from_learned()
             while (pause := self._paused_until - time.monotonic()) > 0 or (
                 self._in_flight >= self.limit
             ):
                 self._ready.wait(pause if pause > 0 else None)
             self._in_flight += 1
-            generation = self._generation
+            generation, position = self._generation, self._in_flight
 
-        def report(throttled: bool, retry_after: float | None) -> None:
+        def report(throttled: bool, retry_after: float | None) -> bool:
             with self._ready:
-                if throttled:
-                    self._throttled(generation, retry_after)
-                else:
+                if not throttled:
                     self._succeeded()
+                    return False
+                self._throttled(generation, retry_after)
+                return not retry_after and position > self.limit
 
         try:
             yield report
@@ -68,6 +97,15 @@ class AdaptiveLimit:
             with self._ready:
                 self._in_flight -= 1
                 self._ready.notify_all()
+
+    def _start_from_learned(self) -> None:
+        """When first used, not when made: the accounts of an organization are made together,
+        before any has learned anything."""
+        self._started = True
+        level = self._learned.recall() if self._learned else None
+        if level is not None:
+            self.limit = self._confirmed = max(1, min(level, self.ceiling))
+            self._probe_windows = PROBE_AFTER_WINDOWS
 
     def _throttled(self, generation: int, retry_after: float | None) -> None:
         self._successes = 0
@@ -82,6 +120,8 @@ class AdaptiveLimit:
         self.limit = max(1, min(self.limit - 1, self._confirmed))
         self._confirmed = min(self._confirmed, self.limit)
         self._generation += 1
+        if self._learned is not None:
+            self._learned.remember(self.limit)
 
     def _succeeded(self) -> None:
         self._successes += 1
@@ -92,6 +132,43 @@ class AdaptiveLimit:
             self._confirmed, self.limit = self.limit, min(self.ceiling, grown)
             self._successes = 0
             self._ready.notify_all()
+
+
+class AccountSlots:
+    """At most `slots` accounts read at once, by whichever lists read them. A list that reads an
+    account another list is reading joins it without a slot (the account's in-flight limit is
+    shared anyway, and its small lists fill the rounds its big ones leave free), and a free slot
+    goes to the waiting account that comes first in the run, so the lists meet on one account
+    instead of each holding a slot for a different one."""
+
+    def __init__(self, slots: int) -> None:
+        self._free = slots
+        self._readers: Counter[int] = Counter()  # by account index
+        self._waiting: Counter[int] = Counter()
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def hold(self, account: int) -> Iterator[None]:
+        with self._changed:
+            self._waiting[account] += 1
+            while not self._readers[account] and (not self._free or account != min(self._waiting)):
+                self._changed.wait()
+            self._waiting[account] -= 1
+            if not self._waiting[account]:
+                del self._waiting[account]
+            if not self._readers[account]:
+                self._free -= 1
+            self._readers[account] += 1
+            self._changed.notify_all()  # the next account in line may take a slot still free
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._readers[account] -= 1
+                if not self._readers[account]:
+                    del self._readers[account]
+                    self._free += 1
+                self._changed.notify_all()
 
 
 def map_as_completed(

@@ -11,11 +11,12 @@ import logging
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scm_source.accounts import Account
 from scm_source.auth import AgencyAuth, ScmAuth, make_auth
 from scm_source.client import ScmClient
+from scm_source.concurrency import LearnedLevel
 from scm_source.errors import ScmError
 from scm_source.organization import (
     OrganizationSettings,
@@ -41,10 +42,13 @@ class Reach:
     connections: threading.Semaphore
     iam_endpoint: str
     duration_seconds: int
+    # What each endpoint's accounts learned of its gateway's in-flight limit.
+    learned: dict[str, LearnedLevel] = field(default_factory=dict)
 
     def client(self, endpoint: str, auth: ScmAuth) -> ScmClient:
+        learned = self.learned.setdefault(endpoint, LearnedLevel())
         return ScmClient(
-            endpoint, auth, self.retry, self.verify, self.concurrency, self.connections
+            endpoint, auth, self.retry, self.verify, self.concurrency, self.connections, learned
         )
 
 

@@ -10,7 +10,6 @@ tables stay exactly as they were.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -21,7 +20,7 @@ import pyarrow as pa
 
 from scm_source.accounts import Account
 from scm_source.client import ScmClient
-from scm_source.concurrency import StreamEnd, interleave
+from scm_source.concurrency import AccountSlots, StreamEnd, interleave
 from scm_source.directory import AccountClient
 from scm_source.errors import ScmError, ScmResponseError
 from scm_source.lists import ScmList
@@ -50,7 +49,7 @@ class ListRun:
     concurrency: int
     strict: bool = False
     parallel_accounts: int = 1
-    account_slots: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(1))
+    account_slots: AccountSlots = field(default_factory=lambda: AccountSlots(1))
 
 
 def list_tables(run: ListRun, directory: Callable[[], Sequence[AccountClient]]) -> Iterator[Any]:
@@ -74,15 +73,17 @@ def account_tables(
         for account, _ in accounts
     ]
     readers = []
-    for (account, client), entry in zip(accounts, entries, strict=True):
+    for index, ((account, client), entry) in enumerate(zip(accounts, entries, strict=True)):
         if client is None:
             entry.skip(account.skipped or "not read")
         else:
-            readers.append((account, client, entry))
+            readers.append((index, account, client, entry))
 
-    def read(account: Account, client: ScmClient, entry: SyncEntry) -> Iterator[pa.Table]:
+    def read(
+        index: int, account: Account, client: ScmClient, entry: SyncEntry
+    ) -> Iterator[pa.Table]:
         try:
-            with run.account_slots:
+            with run.account_slots.hold(index):
                 yield from walk_account(run, account, client, entry)
         finally:
             client.close()  # descriptors stay flat however many accounts follow
@@ -90,7 +91,7 @@ def account_tables(
     streams = [partial(read, *reader) for reader in readers]
     for item in interleave(streams, run.parallel_accounts, f"scm-{scm_list.name}"):
         if isinstance(item, StreamEnd):
-            account = readers[item.index][0]
+            account = readers[item.index][1]
             if item.error is None:
                 loaded.append(account.alias)
             else:

@@ -20,6 +20,7 @@ from dlt.sources import DltResource
 
 from scm_source.accounts import resolve_accounts
 from scm_source.auth import ScmCredentials, iam_endpoint, make_auth
+from scm_source.concurrency import AccountSlots
 from scm_source.directory import AccountDirectory, Reach
 from scm_source.errors import ScmConfigError
 from scm_source.lists import CERTIFICATES, CSR_LIST, LISTS
@@ -75,7 +76,7 @@ def scm_source(
     parallel_accounts = whole_number_setting("max_parallel_accounts", max_parallel_accounts, 1, 64)
     concurrency = http.concurrency()
     directory = _directory(credentials, endpoint, http, concurrency, organization, accounts)
-    slots = threading.Semaphore(parallel_accounts)
+    slots = AccountSlots(parallel_accounts)
     return [
         dlt.resource(list_tables, name=scm_list.name, parallelized=True)(
             ListRun(

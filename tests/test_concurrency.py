@@ -9,7 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scm_source.concurrency import PROBE_AFTER_WINDOWS, AdaptiveLimit, map_as_completed
+from scm_source.concurrency import (
+    PROBE_AFTER_WINDOWS,
+    AccountSlots,
+    AdaptiveLimit,
+    LearnedLevel,
+    map_as_completed,
+)
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
 from tests.conftest import UNBOUNDED, query, run_load
 
@@ -127,3 +133,72 @@ def test_a_gateway_that_allows_4_costs_two_429s_in_100_pages() -> None:
                 pending -= not throttled
     assert refused == 2
     assert rounds[:3] == [4, 6, 4] and set(rounds[2:]) == {4}
+
+
+def test_a_429_past_the_limit_it_brought_down_is_an_overshoot_to_send_again_at_once() -> None:
+    limit = AdaptiveLimit(ceiling=16)
+    for _ in range(4):
+        answer(limit)
+    assert limit.limit == 6
+    with contextlib.ExitStack() as in_flight:
+        reports = [in_flight.enter_context(limit.slot()) for _ in range(6)]
+        assert reports[4](True, None)  # sent 5th of 6; the limit is 4 now: an overshoot
+        assert reports[5](True, None)  # sent before that decrease, and past it too
+        assert not reports[3](True, None)  # within the limit: the gateway is busy, back off
+    with limit.slot() as report:
+        assert not report(True, 2.0)  # a Retry-After is honoured, never sent again at once
+    with limit.slot() as report:
+        assert not report(False, None)
+
+
+def test_an_account_starts_at_the_level_its_endpoints_accounts_settled_at() -> None:
+    learned = LearnedLevel()
+    first, later = AdaptiveLimit(16, learned=learned), AdaptiveLimit(16, learned=learned)
+    for _ in range(4):
+        answer(first)
+    answer(first, throttled=True)
+    assert (first.limit, learned.recall()) == (4, 4)
+    # Made before the first learned anything (as an organization's clients are), it starts there
+    # when first used, and probes only after 50 windows, as after a 429 of its own.
+    for _ in range(4 * PROBE_AFTER_WINDOWS - 1):
+        answer(later)
+    assert later.limit == 4
+    answer(later)
+    assert later.limit == 5
+
+
+def test_a_list_joins_an_account_another_list_reads_without_a_slot() -> None:
+    slots, entered = AccountSlots(1), []
+
+    def read(account: int) -> None:
+        with slots.hold(account):
+            entered.append(account)
+
+    with slots.hold(0):  # the one slot: the certificates of account 0
+        joining = threading.Thread(target=read, args=(0,))  # its CSRs
+        joining.start()
+        joining.join(timeout=5)
+        assert entered == [0]
+        waiting = threading.Thread(target=read, args=(1,))
+        waiting.start()
+    waiting.join(timeout=5)
+    assert entered == [0, 1]
+
+
+def test_a_free_slot_goes_to_the_account_that_comes_first_in_the_run() -> None:
+    slots, entered = AccountSlots(1), []
+
+    def read(account: int) -> None:
+        with slots.hold(account):
+            entered.append(account)
+
+    with slots.hold(0):
+        later = [threading.Thread(target=read, args=(account,)) for account in (5, 2)]
+        for thread in later:
+            thread.start()
+        deadline = time.monotonic() + 5
+        while sum(slots._waiting.values()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.001)  # both queued behind account 0
+    for thread in later:
+        thread.join(timeout=5)
+    assert entered == [2, 5]

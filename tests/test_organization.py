@@ -206,6 +206,34 @@ def test_accounts_are_read_side_by_side_up_to_max_parallel_accounts(
     assert 1 < peak <= 3
 
 
+def test_members_start_at_the_in_flight_level_the_first_account_found(tmp_path: Path) -> None:
+    """Each member's gateway allows 4 in flight. The management account, read first, finds that
+    out with a 429 or two, and each account starts at the level the last 429 settled at: the
+    first member may still step down once (a busy machine may have let the management account
+    settle one level high); every member after it starts at 4 and is never refused."""
+    listed = tuple(member(n, certificates=120) for n in range(1, 6))
+    management = Member(MANAGEMENT_ID, "Management", Dataset.generate(200, 30, seed=98))
+    organization = Organization(management, listed)
+    with serve(organization, latency_seconds=0.05, max_in_flight=4) as simulator:
+        pipeline = load_source(
+            source(
+                simulator,
+                max_parallel_accounts=1,
+                certificates={"page_size": 10},
+                csr_list={"page_size": 10},
+            ),
+            tmp_path,
+            duckdb(tmp_path),
+        )
+        refused = [r for r in simulator.requests if r.status == 429]
+    assert refused, "the management account found the limit"
+    assert {r.headers.get("x-domain-id") for r in refused} <= {None, listed[0].id}
+    for each in listed:
+        assert loaded_rows(pipeline, alias(each)) == expected_rows(each)
+    retries = query(pipeline, "SELECT sum(retries) AS n FROM scm.sync_log")
+    assert retries == [{"n": len(refused)}]
+
+
 @pytest.mark.parametrize(
     ("include", "exclude", "chosen"),
     [

@@ -35,6 +35,16 @@ MALFORMED = ("html", "no_list", "no_total", "wrong_type", "bad_time")
 IAM_TOKENS_PATH = "/v3/auth/tokens"
 # Not Huawei's: changes the simulated inventory between runs (POST, loopback only).
 CHURN_PATH = "/simulator/churn"
+OTHER_SERVICES = "other services"  # the in-flight count of requests not to SCM
+OTHER_SERVICES_PATHS = frozenset(
+    {
+        IAM_TOKENS_PATH,
+        SECURITY_TOKENS_PATH,
+        ORGANIZATION_PATH,
+        ORGANIZATIONS_ACCOUNTS_PATH,
+        CHURN_PATH,
+    }
+)
 DEFAULT_TOKEN = "simulator-token-0123456789abcdef0123456789"
 
 
@@ -187,10 +197,17 @@ class Simulator:
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         path = parts.path.rstrip("/")
         member = self._member(headers)
+        # IAM and Organizations are services of their own, with their own gateways' limits.
         account = member.id if member else ""
+        if path in OTHER_SERVICES_PATHS:
+            account = OTHER_SERVICES
         with self._lock:
             self._in_flight[account] = self._in_flight.get(account, 0) + 1
-            busy = sum(1 for key, count in self._in_flight.items() if key and count)
+            busy = sum(
+                1
+                for key, count in self._in_flight.items()
+                if key not in ("", OTHER_SERVICES) and count
+            )
             self.peak_members_in_flight = max(self.peak_members_in_flight, busy)
             self._entered += 1
             self._logged.notify_all()
