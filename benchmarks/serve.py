@@ -1,7 +1,9 @@
 """The simulator in a process of its own (so it does not share a GIL with what it serves).
 
-Prints its URL and the accounts' tokens (comma-separated), then answers each line on stdin:
-`stats` prints a JSON count of answers by status, `reset` clears them, end of input stops it.
+Prints its URL and the credentials to read it with, then answers each line on stdin: `stats`
+prints a JSON object, `{"statuses": {status: count}, "pages": SCM pages answered 200}`, `reset`
+clears them, end of input stops it. The credentials are the accounts' tokens (comma-separated),
+or with `--organization` the management account's access key and secret key (`AK:SK`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,18 @@ import sys
 from collections import Counter
 
 from scm_source.paging import DOCS_MAX_OFFSET, MAX_TOTAL
-from scm_source.simulator import Dataset, Simulator, SimulatorOptions
+from scm_source.simulator import (
+    AccessKey,
+    Dataset,
+    Member,
+    Organization,
+    Simulator,
+    SimulatorOptions,
+)
+from scm_source.simulator.server import OTHER_SERVICES_PATHS
+
+AGENCY = "SCMReadOnlyAgency"
+ACCESS_KEY = AccessKey("BENCHMGMTAK012345678", "bench-management-secret-key-0123456789")
 
 
 def main() -> None:
@@ -21,14 +34,19 @@ def main() -> None:
     parser.add_argument("--csrs", type=int, required=True, help="per account")
     parser.add_argument("--accounts", type=int, default=1, help="behind the one endpoint")
     parser.add_argument("--latency-ms", type=float, default=0.0)
-    parser.add_argument("--max-in-flight", type=int)
+    parser.add_argument("--max-in-flight", type=int, help="per organization member")
     parser.add_argument(
         "--bounded", action="store_true", help="the current docs' bounds on one query"
     )
+    parser.add_argument(
+        "--organization",
+        action="store_true",
+        help="the accounts are an organization: its management account and members",
+    )
     args = parser.parse_args()
     datasets = {
-        f"bench-account-{n}-token-0123456789abcdef": Dataset.generate(
-            certificates=args.certificates, csrs=args.csrs, seed=n
+        f"{n:032x}": Dataset.generate(
+            certificates=args.certificates, csrs=args.csrs, seed=n, domain_id=f"{n:032x}"
         )
         for n in range(1, args.accounts + 1)
     }
@@ -40,11 +58,28 @@ def main() -> None:
         max_total=MAX_TOTAL if args.bounded else None,
     )
     first = next(iter(datasets.values()))
-    with Simulator(first, options, accounts=datasets) as simulator:
-        print(simulator.url, ",".join(datasets), flush=True)
+    if args.organization:
+        management, *members = (
+            Member(id_, f"bench-{n:03d}", dataset)
+            for n, (id_, dataset) in enumerate(datasets.items())
+        )
+        options.organization = Organization(management, tuple(members))
+        options.access_keys = (ACCESS_KEY,)
+        credentials, accounts = f"{ACCESS_KEY.access_key}:{ACCESS_KEY.secret_key}", {}
+    else:
+        accounts = {f"bench-account-{id_}-token": data for id_, data in datasets.items()}
+        credentials = ",".join(accounts)
+    with Simulator(first, options, accounts=accounts) as simulator:
+        print(simulator.url, credentials, flush=True)
         for line in sys.stdin:
             if line.strip() == "stats":
-                print(json.dumps(Counter(str(r.status) for r in simulator.requests)), flush=True)
+                answers = list(simulator.requests)
+                statuses = Counter(str(answer.status) for answer in answers)
+                pages = sum(
+                    answer.status == 200 and answer.path not in OTHER_SERVICES_PATHS
+                    for answer in answers
+                )
+                print(json.dumps({"statuses": statuses, "pages": pages}), flush=True)
             elif line.strip() == "reset":
                 simulator.clear_log()
                 print("{}", flush=True)

@@ -2,20 +2,23 @@
 time with results taken as they finish.
 
 The limit starts at 4 and grows by half (at least two) each time a full window of requests
-succeeds, up to the ceiling (`max_concurrency`). By half, not double as TCP's slow start would:
-the 429s (APIG.0308) that tell of the gateway's limit arrive a round trip late, and every request
-sent past that limit meanwhile is refused, so the overshoot is what the 429s cost. A 429 takes
-the limit back to the last level a full window succeeded at, or one lower if it was there. After
-the first 429 the limit probes one higher only after 50 windows of successes, and twice as long
-after each further 429, so against a gateway that allows N in flight the run settles at N with
-few 429s. A 429 answered to a request sent before the last decrease is already accounted for. A
-`Retry-After` holds back every request, not only the retried one, until it has passed.
+succeeds (as many successes as the limit, with the limit reached in flight at least once: a
+level never used has not been shown to pass), up to the ceiling (`max_concurrency`). By half,
+not double as TCP's slow start would: the 429s (APIG.0308) that tell of the gateway's limit
+arrive a round trip late, and every request sent past that limit meanwhile is refused, so the
+overshoot is what the 429s cost. A 429 takes the limit back to the last level a full window
+succeeded at, or one lower if it was there. After the first 429 the limit probes one higher only
+after 50 windows of successes, and twice as long after each further 429, so against a gateway
+that allows N in flight the run settles at N with few 429s. A 429 answered to a request sent
+before the last decrease is already accounted for. A `Retry-After` holds back every request, not
+only the retried one, until it has passed.
 
-A 429 to a request sent past the limit now in force is an overshoot the limit has already
-corrected, not a busy gateway: the caller may send it again at once rather than back off.
+A 429 to a request sent while the limit stood above the last level a full window succeeded at
+is an overshoot the limit corrects, not a busy gateway: the caller may send it again at once
+rather than back off (the gateway refuses whichever requests arrive last, not those sent last).
 Accounts behind one endpoint share what they learn (`LearnedLevel`): a gateway gives every user
-the same limit, so an account that starts after another found it starts there, not at 4 with a
-probe that costs each account its own 429s.
+the same limit, so an account that starts after another met it starts there, and one still
+growing stops there, instead of each account paying for the same overshoot.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ class AdaptiveLimit:
         self._successes = 0
         self._generation = 0
         self._in_flight = 0
+        self._busiest = 0  # the most in flight at once since the limit last changed
         self._paused_until = 0.0
         self._ready = threading.Condition()
 
@@ -81,15 +85,17 @@ class AdaptiveLimit:
             ):
                 self._ready.wait(pause if pause > 0 else None)
             self._in_flight += 1
-            generation, position = self._generation, self._in_flight
+            self._busiest = max(self._busiest, self._in_flight)
+            generation, sent_at = self._generation, self.limit
 
         def report(throttled: bool, retry_after: float | None) -> bool:
             with self._ready:
                 if not throttled:
                     self._succeeded()
                     return False
+                overshoot = sent_at > self._confirmed
                 self._throttled(generation, retry_after)
-                return not retry_after and position > self.limit
+                return overshoot and not retry_after
 
         try:
             yield report
@@ -117,21 +123,39 @@ class AdaptiveLimit:
             self._probe_windows *= 2
         else:
             self._probe_windows = PROBE_AFTER_WINDOWS
-        self.limit = max(1, min(self.limit - 1, self._confirmed))
+        self._set(max(1, min(self.limit - 1, self._confirmed)))
         self._confirmed = min(self._confirmed, self.limit)
         self._generation += 1
         if self._learned is not None:
             self._learned.remember(self.limit)
 
     def _succeeded(self) -> None:
+        """A window is full when `limit` requests succeeded and, at some point, `limit` were in
+        flight at once: a level never used has not been shown to pass."""
         self._successes += 1
-        if self._successes >= self.limit * max(1, self._probe_windows) and (
-            self.limit < self.ceiling
+        if (
+            self._successes < self.limit * max(1, self._probe_windows)
+            or self._busiest < self.limit
+            or self.limit >= self.ceiling
         ):
-            grown = self.limit + 1 if self._probe_windows else self.limit + max(2, self.limit // 2)
-            self._confirmed, self.limit = self.limit, min(self.ceiling, grown)
-            self._successes = 0
-            self._ready.notify_all()
+            return
+        self._successes = 0
+        learned = self._learned.recall() if self._learned and not self._probe_windows else None
+        if learned is not None:  # another account met the gateway's limit meanwhile: go there
+            self._probe_windows = PROBE_AFTER_WINDOWS
+            if learned <= self.limit:
+                return
+            grown = learned
+        elif self._probe_windows:
+            grown = self.limit + 1
+        else:
+            grown = self.limit + max(2, self.limit // 2)
+        self._confirmed = self.limit
+        self._set(min(self.ceiling, grown))
+        self._ready.notify_all()
+
+    def _set(self, limit: int) -> None:
+        self.limit, self._busiest = limit, self._in_flight
 
 
 class AccountSlots:

@@ -25,30 +25,49 @@ def answer(limit: AdaptiveLimit, throttled: bool = False, retry_after: float | N
         report(throttled, retry_after)
 
 
+def window(limit: AdaptiveLimit, successes: int | None = None) -> None:
+    """As many requests in flight at once as the limit allows, then `successes` of them (all,
+    by default) answered."""
+    with contextlib.ExitStack() as in_flight:
+        reports = [in_flight.enter_context(limit.slot()) for _ in range(limit.limit)]
+        for report in reports[:successes]:
+            report(False, None)
+
+
 def test_the_limit_grows_by_half_per_window_then_steps_back_and_probes_ever_less_often() -> None:
     limit = AdaptiveLimit(ceiling=32)
     seen = [limit.limit]
     while limit.limit < 32:
-        for _ in range(limit.limit):  # one full window of successes
-            answer(limit)
+        window(limit)
         seen.append(limit.limit)
     assert seen == [4, 6, 9, 13, 19, 28, 32]
 
     answer(limit, throttled=True)
     assert limit.limit == 28  # the last level a full window succeeded at
-    for _ in range(28 * PROBE_AFTER_WINDOWS - 1):
-        answer(limit)
+    for _ in range(PROBE_AFTER_WINDOWS - 1):
+        window(limit)
+    window(limit, successes=27)
     assert limit.limit == 28
-    answer(limit)
+    window(limit, successes=1)
     assert limit.limit == 29  # the probe
     answer(limit, throttled=True)
     assert limit.limit == 28
-    for _ in range(28 * PROBE_AFTER_WINDOWS):
-        answer(limit)
+    for _ in range(PROBE_AFTER_WINDOWS):
+        window(limit)
     assert limit.limit == 28  # a further 429 doubles the wait for the next probe
-    for _ in range(28 * PROBE_AFTER_WINDOWS):
-        answer(limit)
+    for _ in range(PROBE_AFTER_WINDOWS):
+        window(limit)
     assert limit.limit == 29
+
+
+def test_successes_one_at_a_time_do_not_raise_the_limit() -> None:
+    """Four answers in a row, never two in flight: 4 at once has not been shown to pass."""
+    limit = AdaptiveLimit(ceiling=32)
+    for _ in range(40):
+        answer(limit)
+    assert limit.limit == 4
+    window(limit)
+    assert limit.limit == 6
 
 
 def test_a_429_to_a_request_sent_before_the_last_decrease_changes_nothing() -> None:
@@ -135,16 +154,18 @@ def test_a_gateway_that_allows_4_costs_two_429s_in_100_pages() -> None:
     assert rounds[:3] == [4, 6, 4] and set(rounds[2:]) == {4}
 
 
-def test_a_429_past_the_limit_it_brought_down_is_an_overshoot_to_send_again_at_once() -> None:
+def test_a_429_to_a_request_sent_at_a_higher_limit_is_an_overshoot_to_send_again_at_once() -> None:
     limit = AdaptiveLimit(ceiling=16)
-    for _ in range(4):
-        answer(limit)
+    window(limit)
     assert limit.limit == 6
     with contextlib.ExitStack() as in_flight:
         reports = [in_flight.enter_context(limit.slot()) for _ in range(6)]
-        assert reports[4](True, None)  # sent 5th of 6; the limit is 4 now: an overshoot
-        assert reports[5](True, None)  # sent before that decrease, and past it too
-        assert not reports[3](True, None)  # within the limit: the gateway is busy, back off
+        # Sent at 6 and the limit is 4 now: an overshoot, whichever of the 6 was refused (the
+        # gateway counts them as they arrive, not as they were sent).
+        assert reports[2](True, None)
+        assert reports[5](True, None)  # sent before that decrease: accounted for, and sent again
+    with limit.slot() as report:
+        assert not report(True, None)  # sent at 4 and refused: the gateway is busy, back off
     with limit.slot() as report:
         assert not report(True, 2.0)  # a Retry-After is honoured, never sent again at once
     with limit.slot() as report:
@@ -154,17 +175,23 @@ def test_a_429_past_the_limit_it_brought_down_is_an_overshoot_to_send_again_at_o
 def test_an_account_starts_at_the_level_its_endpoints_accounts_settled_at() -> None:
     learned = LearnedLevel()
     first, later = AdaptiveLimit(16, learned=learned), AdaptiveLimit(16, learned=learned)
-    for _ in range(4):
-        answer(first)
+    growing = AdaptiveLimit(16, learned=learned)
+    window(growing)
+    assert growing.limit == 6
+    window(first)
     answer(first, throttled=True)
     assert (first.limit, learned.recall()) == (4, 4)
     # Made before the first learned anything (as an organization's clients are), it starts there
     # when first used, and probes only after 50 windows, as after a 429 of its own.
-    for _ in range(4 * PROBE_AFTER_WINDOWS - 1):
-        answer(later)
+    for _ in range(PROBE_AFTER_WINDOWS - 1):
+        window(later)
+    window(later, successes=3)
     assert later.limit == 4
-    answer(later)
+    window(later, successes=1)
     assert later.limit == 5
+    # One that had started already stops growing at its next full window: 6 is past 4.
+    window(growing)
+    assert growing.limit == 6
 
 
 def test_a_list_joins_an_account_another_list_reads_without_a_slot() -> None:
