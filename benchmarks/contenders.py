@@ -68,6 +68,7 @@ def ours(url: str, tokens: list[str], folder: Path, lists: Lists, parallel: int 
     extract = next(step for step in trace.steps if step.step == "extract")
     seconds = (extract.finished_at - extract.started_at).total_seconds()
     print(f"extract_seconds={seconds:.2f}", file=sys.stderr)
+    print(f"extract_finished_at={extract.finished_at.timestamp():.3f}", file=sys.stderr)
     return rows_loaded(trace, lists)
 
 

@@ -8,7 +8,9 @@ own. Prints each measurement, then the issue's targets, each met or missed.
     python -m benchmarks.run --repeat 3     # each contender 3 times: median time, highest peak
     python -m benchmarks.run --case organization   # the cases whose name holds the words
 
-Open descriptors are sampled from /proc every 10 ms while a contender runs (their peak).
+Open descriptors and memory are sampled from /proc every 10 ms while a contender runs: their
+peaks, and memory's peak while it extracts (what the number of accounts drives; loading the
+rows into DuckDB afterwards is driven by the rows).
 """
 
 from __future__ import annotations
@@ -99,6 +101,9 @@ class Result:
     throttled: int
     pages: int  # SCM pages answered 200
     peak_fds: int
+    extract_peak_mb: float  # sampled, until the extract step finished
+    cpu_seconds: float  # the contender's, user and system
+    server_cpu_seconds: float  # the simulator's, meanwhile
 
 
 @dataclass
@@ -180,14 +185,15 @@ def measure(contender: str, server: Server) -> Result:
                 stderr=stderr,
                 env={**os.environ, "RUNTIME__LOG_LEVEL": "ERROR"},
             )
-            descriptors = DescriptorPeak(process.pid)
+            sampled = ProcessSampler(process.pid)
             _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
-        descriptors.stop()
+        sampled.stop()
         output, errors = out.read_text(), err.read_text()
     if status != 0:
         raise SystemExit(f"{contender} failed: {errors[-2000:]}")
     extract = re.search(r"extract_seconds=([0-9.]+)", errors)
+    extract_end = re.search(r"extract_finished_at=([0-9.]+)", errors)
     answers = server.ask("stats")
     return Result(
         seconds=seconds,
@@ -197,26 +203,38 @@ def measure(contender: str, server: Server) -> Result:
         requests=sum(answers["statuses"].values()),
         throttled=answers["statuses"].get("429", 0),
         pages=answers["pages"],
-        peak_fds=descriptors.peak,
+        peak_fds=sampled.peak_fds,
+        extract_peak_mb=sampled.peak_mb(float(extract_end.group(1)) if extract_end else None),
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        server_cpu_seconds=answers["cpu_seconds"],
     )
 
 
-class DescriptorPeak:
-    """The most descriptors a process held open, sampled until it exits or `stop()`."""
+class ProcessSampler:
+    """A process's open descriptors and resident memory, sampled until it exits or `stop()`."""
 
     def __init__(self, pid: int) -> None:
-        self.peak = 0
-        self._folder = Path(f"/proc/{pid}/fd")
+        self.peak_fds = 0
+        self._memory: list[tuple[float, float]] = []  # (epoch seconds, MB)
+        self._proc = Path(f"/proc/{pid}")
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
+    def peak_mb(self, until: float | None) -> float:
+        """The highest resident memory sampled up to `until` (epoch seconds), or at all."""
+        return max((mb for at, mb in self._memory if until is None or at <= until), default=0)
+
     def _sample(self) -> None:
         while not self._stopped.wait(0.01):
             try:
-                self.peak = max(self.peak, len(os.listdir(self._folder)))
+                self.peak_fds = max(self.peak_fds, len(os.listdir(self._proc / "fd")))
+                status = (self._proc / "status").read_text()
             except OSError:  # exited (or a zombie whose descriptors are gone)
                 continue
+            found = re.search(r"VmRSS:\s+(\d+) kB", status)
+            if found:
+                self._memory.append((time.time(), int(found.group(1)) / 1024))
 
     def stop(self) -> None:
         self._stopped.set()
@@ -305,7 +323,8 @@ def targets(measured: list[Measured]) -> list[tuple[str, str, bool]]:
 
 
 def flat_in_accounts(measured: list[Measured]) -> list[tuple[str, str, bool]]:
-    """An organization ten times the accounts: peak memory and descriptors within 1.25x."""
+    """An organization ten times the accounts: peak memory while extracting and peak
+    descriptors within 1.25x."""
     organizations = sorted(
         (case for case in measured if case.case.organization), key=lambda case: case.case.accounts
     )
@@ -314,7 +333,7 @@ def flat_in_accounts(measured: list[Measured]) -> list[tuple[str, str, bool]]:
     small, large = organizations[0], organizations[-1]
     what = f"organization, {small.case.accounts} -> {large.case.accounts} accounts"
     checks = []
-    for measure, unit in (("peak_mb", "MB"), ("peak_fds", "descriptors")):
+    for measure, unit in (("extract_peak_mb", "MB extracting"), ("peak_fds", "descriptors")):
         before = getattr(small.results["ours"], measure)
         after = getattr(large.results["ours"], measure)
         checks.append(
@@ -367,8 +386,8 @@ def main() -> None:
         if (not args.quick or case.rows <= 20_000) and args.case.lower() in case.name.lower()
     ]
     print(
-        f"{'case':<46}{'contender':<12}{'rows':>8}{'wall s':>9}{'peak MB':>9}{'fds':>5}"
-        "  ratios / notes"
+        f"{'case':<46}{'contender':<12}{'rows':>8}{'wall s':>9}{'cpu s':>7}{'sim cpu':>8}"
+        f"{'peak MB':>9}{'extr MB':>8}{'fds':>5}  ratios / notes"
     )
     measured = []
     for case in cases:
@@ -376,7 +395,9 @@ def main() -> None:
         for contender, result in measured[-1].results.items():
             print(
                 f"{case.name:<46}{contender:<12}{result.rows:>8}{result.seconds:>9.1f}"
-                f"{result.peak_mb:>9.0f}{result.peak_fds:>5}  {notes(measured[-1], contender)}",
+                f"{result.cpu_seconds:>7.1f}{result.server_cpu_seconds:>8.1f}"
+                f"{result.peak_mb:>9.0f}{result.extract_peak_mb:>8.0f}{result.peak_fds:>5}"
+                f"  {notes(measured[-1], contender)}",
                 flush=True,
             )
     for line in bounded_against_unbounded(measured):

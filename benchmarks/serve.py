@@ -1,15 +1,17 @@
 """The simulator in a process of its own (so it does not share a GIL with what it serves).
 
-Prints its URL and the credentials to read it with, then answers each line on stdin: `stats`
-prints a JSON object, `{"statuses": {status: count}, "pages": SCM pages answered 200}`, `reset`
-clears them, end of input stops it. The credentials are the accounts' tokens (comma-separated),
-or with `--organization` the management account's access key and secret key (`AK:SK`).
+Prints its URL and the credentials to read it with: the accounts' tokens (comma-separated), or
+with `--organization` the management account's access key and secret key (`AK:SK`). Then it
+answers each line on stdin: `stats` prints `{"statuses": {status: count}, "pages": SCM pages
+answered 200, "cpu_seconds": the simulator's}` since the last `reset`, which clears them; end of
+input stops it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 from collections import Counter
 
@@ -71,6 +73,7 @@ def main() -> None:
         credentials = ",".join(accounts)
     with Simulator(first, options, accounts=accounts) as simulator:
         print(simulator.url, credentials, flush=True)
+        cpu_at_reset = cpu_seconds()
         for line in sys.stdin:
             if line.strip() == "stats":
                 answers = list(simulator.requests)
@@ -79,10 +82,20 @@ def main() -> None:
                     answer.status == 200 and answer.path not in OTHER_SERVICES_PATHS
                     for answer in answers
                 )
-                print(json.dumps({"statuses": statuses, "pages": pages}), flush=True)
+                cpu = cpu_seconds() - cpu_at_reset
+                print(
+                    json.dumps({"statuses": statuses, "pages": pages, "cpu_seconds": cpu}),
+                    flush=True,
+                )
             elif line.strip() == "reset":
                 simulator.clear_log()
+                cpu_at_reset = cpu_seconds()
                 print("{}", flush=True)
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":

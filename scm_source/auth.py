@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 import pendulum
@@ -108,6 +108,7 @@ class RenewedAuth(ScmAuth):
     until the API answers 401. Subclasses say what to POST and how to read and send the answer."""
 
     SENT_IN = ""  # the header that tells which credential a request went with
+    HINTS: ClassVar[Mapping[int, str]] = {}  # what to do about a refusal, where IAM tells more
 
     def __init__(self, url: str, retry: RetryPolicy, verify: str | bool) -> None:
         self._url = url
@@ -149,7 +150,7 @@ class RenewedAuth(ScmAuth):
     def _fetch(self) -> None:
         response = post_json(self._url, self._body(), self._retry, self._verify, self._caller())
         if response.status_code != 201:
-            raise ScmApiError.from_response(response, self.describe())
+            raise ScmApiError.from_response(response, self.describe(), self.HINTS)
         current, expires_at = self._read(response)
         try:
             expires = pendulum.parse(str(expires_at))
@@ -212,6 +213,12 @@ class AgencyAuth(RenewedAuth):
     sign every request to that account's SCM, with its id as X-Domain-Id."""
 
     SENT_IN = "X-Security-Token"
+    HINTS: ClassVar[Mapping[int, str]] = {
+        403: (
+            ": the account does not grant this agency to yours, or your IAM user may not assume"
+            " it; create the agency in that account (README: Every account of an organization)"
+        )
+    }
 
     def __init__(
         self,

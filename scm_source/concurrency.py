@@ -102,7 +102,7 @@ class AdaptiveLimit:
         finally:
             with self._ready:
                 self._in_flight -= 1
-                self._ready.notify_all()
+                self._ready.notify()  # one slot: one waiter (all of them woke, to wait again)
 
     def _start_from_learned(self) -> None:
         """When first used, not when made: the accounts of an organization are made together,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -55,8 +56,10 @@ class ScmApiError(ScmError):
         request_id: str | None,
         credential: str,
         method: str = "GET",
+        hint: str | None = None,
     ) -> None:
         self.status = status
+        self.hint = hint if hint is not None else _STATUS_HINTS.get(status, "")
         self.endpoint = endpoint
         self.error_code = redact(error_code) if error_code else error_code
         self.error_msg = redact(error_msg) if error_msg else error_msg
@@ -66,8 +69,11 @@ class ScmApiError(ScmError):
         super().__init__(self._describe())
 
     @classmethod
-    def from_response(cls, response: Response, credential: str) -> ScmApiError:
-        """Reads SCM's `{"error_code", "error_msg"}` and IAM's `{"error": {"code", "message"}}`."""
+    def from_response(
+        cls, response: Response, credential: str, hints: Mapping[int, str] | None = None
+    ) -> ScmApiError:
+        """Reads SCM's `{"error_code", "error_msg"}` and IAM's `{"error": {"code", "message"}}`;
+        `hints` says what to do about a status where the API called tells more than SCM's."""
         try:
             body = response.json()
         except ValueError:
@@ -85,10 +91,11 @@ class ScmApiError(ScmError):
             request_id=body.get("request_id") or response.headers.get("X-Request-Id"),
             credential=credential,
             method=method,
+            hint=(hints or {}).get(response.status_code),
         )
 
     def _describe(self) -> str:
-        hint = _STATUS_HINTS.get(self.status, "")
+        hint = self.hint
         return (
             f"{self.method} {self.endpoint} answered HTTP {self.status}"
             f" (error_code={self.error_code or '-'}, error_msg={self.error_msg or '-'},"

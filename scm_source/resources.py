@@ -10,13 +10,14 @@ tables stay exactly as they were.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import dlt
 import pyarrow as pa
+from dlt.extract.hints import TResourceHints
 
 from scm_source.accounts import Account
 from scm_source.client import ScmClient
@@ -34,8 +35,9 @@ from scm_source.tables import history_hints, snapshot_hints, sync_log_hints
 
 logger = logging.getLogger(__name__)
 
-# Rows become one arrow table per this many: dlt handles each item once, so per 50-row page
-# the per-item cost outweighed the rows; 5,000 rows stay a few MB.
+# Rows become one arrow table per this many (an account's, or several small accounts' joined):
+# dlt handles each item once, so per 50-row page the per-item cost outweighed the rows; 5,000
+# rows stay a few MB.
 BATCH_ROWS = 5000
 
 
@@ -88,8 +90,25 @@ def account_tables(
         finally:
             client.close()  # descriptors stay flat however many accounts follow
 
+    hinted: set[str] = set()
+
+    def to_table(item: Any, table: str, hints: Callable[[], TResourceHints]) -> Any:
+        """Hints on a table's first item only: dlt validates them again for every item that
+        carries them, a cost that grew with the accounts; the scopes come with the last item."""
+        if table in hinted:
+            return dlt.mark.with_table_name(item, table)
+        hinted.add(table)
+        return _as(item, hints())
+
+    def snapshot() -> TResourceHints:
+        return snapshot_hints(scm_list, filtered, loaded)
+
+    def history() -> TResourceHints:
+        return history_hints(scm_list, filtered, loaded)
+
     streams = [partial(read, *reader) for reader in readers]
-    for item in interleave(streams, run.parallel_accounts, f"scm-{scm_list.name}"):
+    interleaved = interleave(streams, run.parallel_accounts, f"scm-{scm_list.name}")
+    for item in coalesced(interleaved, BATCH_ROWS):
         if isinstance(item, StreamEnd):
             account = readers[item.index][1]
             if item.error is None:
@@ -99,8 +118,8 @@ def account_tables(
                     "account %s: %s not loaded: %s", account.alias, scm_list.name, item.error
                 )
             continue
-        yield _as(item, snapshot_hints(scm_list, filtered, loaded))
-        yield _as(item, history_hints(scm_list, filtered, loaded))
+        yield to_table(item, scm_list.name, snapshot)
+        yield to_table(item, scm_list.history, history)
     # Empty tables that carry the final scopes: they also make the merge run when no account
     # has rows left, so that deleted objects go.
     empty = to_arrow([], scm_list.columns)
@@ -108,6 +127,22 @@ def account_tables(
     yield _as(empty, history_hints(scm_list, filtered, loaded))
     yield _as([entry.row() for entry in entries], sync_log_hints())
     return entries
+
+
+def coalesced(items: Iterable[pa.Table | StreamEnd], rows: int) -> Iterator[pa.Table | StreamEnd]:
+    """Arrow tables joined until they hold `rows` rows, ends of streams passed on at once: dlt's
+    cost is per item, not per row, and with many small accounts most batches are small."""
+    pending: list[pa.Table] = []
+    for item in items:
+        if isinstance(item, StreamEnd):
+            yield item
+            continue
+        pending.append(item)
+        if sum(table.num_rows for table in pending) >= rows:
+            yield pa.concat_tables(pending)
+            pending = []
+    if pending:
+        yield pa.concat_tables(pending)
 
 
 def walk_account(

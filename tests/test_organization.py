@@ -281,6 +281,8 @@ def test_a_run_of_an_organization_from_the_command_prints_each_account_and_leaks
     errors = [line for line in ran.stderr.splitlines() if line.startswith("scm-export:")]
     assert len(errors) == 1 and "Traceback" not in ran.stderr
     assert errors[0].startswith("scm-export: error: account 'member_12', certificates: POST")
+    assert "does not grant this agency to yours" in errors[0]
+    assert "SCM ReadOnlyAccess" not in errors[0]  # the SCM hint would send the user astray
     assert "account member-11 (" + f"{11:032x}): the account is suspended" in ran.stderr
     issued = [secret for secret in simulator.gateway.ever_issued if secret]
     assert len(issued) == 2 * 10  # a secret and a security token per member read, no more
