@@ -324,7 +324,7 @@ def targets(measured: list[Measured]) -> list[tuple[str, str, bool]]:
 
 def flat_in_accounts(measured: list[Measured]) -> list[tuple[str, str, bool]]:
     """An organization ten times the accounts: peak memory while extracting and peak
-    descriptors within 1.25x."""
+    descriptors within 1.5x (they would grow tenfold if each account held its own)."""
     organizations = sorted(
         (case for case in measured if case.case.organization), key=lambda case: case.case.accounts
     )
@@ -338,9 +338,9 @@ def flat_in_accounts(measured: list[Measured]) -> list[tuple[str, str, bool]]:
         after = getattr(large.results["ours"], measure)
         checks.append(
             (
-                f"{what}: peak {unit} within 1.25x",
+                f"{what}: peak {unit} within 1.5x",
                 f"{before:.0f} -> {after:.0f}",
-                after <= 1.25 * before,
+                after <= 1.5 * before,
             )
         )
     return checks
