@@ -17,7 +17,6 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
-from dlt.extract.hints import TResourceHints
 
 from scm_source.accounts import Account
 from scm_source.client import ScmClient
@@ -90,21 +89,18 @@ def account_tables(
         finally:
             client.close()  # descriptors stay flat however many accounts follow
 
-    hinted: set[str] = set()
+    # A table's first item carries its hints, with a scope of no account: if the run stops
+    # short (dlt's add_limit, an interruption), nothing merges. The final scopes come last.
+    unscoped = {
+        scm_list.name: snapshot_hints(scm_list, filtered, ()),
+        scm_list.history: history_hints(scm_list, filtered, ()),
+    }
 
-    def to_table(item: Any, table: str, hints: Callable[[], TResourceHints]) -> Any:
+    def to_table(item: Any, table: str) -> Any:
         """Hints on a table's first item only: dlt validates them again for every item that
-        carries them, a cost that grew with the accounts; the scopes come with the last item."""
-        if table in hinted:
-            return dlt.mark.with_table_name(item, table)
-        hinted.add(table)
-        return _as(item, hints())
-
-    def snapshot() -> TResourceHints:
-        return snapshot_hints(scm_list, filtered, loaded)
-
-    def history() -> TResourceHints:
-        return history_hints(scm_list, filtered, loaded)
+        carries them."""
+        hints = unscoped.pop(table, None)
+        return dlt.mark.with_table_name(item, table) if hints is None else _as(item, hints)
 
     streams = [partial(read, *reader) for reader in readers]
     interleaved = interleave(streams, run.parallel_accounts, f"scm-{scm_list.name}")
@@ -118,8 +114,8 @@ def account_tables(
                     "account %s: %s not loaded: %s", account.alias, scm_list.name, item.error
                 )
             continue
-        yield to_table(item, scm_list.name, snapshot)
-        yield to_table(item, scm_list.history, history)
+        yield to_table(item, scm_list.name)
+        yield to_table(item, scm_list.history)
     # Empty tables that carry the final scopes: they also make the merge run when no account
     # has rows left, so that deleted objects go.
     empty = to_arrow([], scm_list.columns)

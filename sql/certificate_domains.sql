@@ -1,11 +1,15 @@
 -- One row per certificate and host name it names: the domain and each of the `;`-separated sans,
--- lower-cased, blanks dropped, each once per certificate.
+-- lower-cased, blanks dropped, each once per certificate. A certificate without a domain keeps
+-- its sans.
 SELECT DISTINCT
+    c.account,
     c.id AS certificate_id,
     LOWER(TRIM(n.name)) AS name,
     STARTS_WITH(TRIM(n.name), '*.') AS is_wildcard,
     c.status,
     c.expire_time
 FROM certificates AS c
-CROSS JOIN UNNEST(STRING_SPLIT(c.domain || ';' || COALESCE(c.sans, ''), ';')) AS n(name)
+CROSS JOIN UNNEST(
+    STRING_SPLIT(COALESCE(c.domain, '') || ';' || COALESCE(c.sans, ''), ';')
+) AS n(name)
 WHERE TRIM(n.name) <> ''

@@ -1,8 +1,9 @@
--- How many certificates there are of each status, brand and type.
+-- How many certificates each account has of each status, brand and type.
 SELECT
+    account,
     status,
     brand,
     type,
     COUNT(*) AS certificates
 FROM certificates
-GROUP BY status, brand, type
+GROUP BY account, status, brand, type

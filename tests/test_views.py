@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 import sqlglot
 
+from scm_source import scm_source
 from scm_source.lists import LISTS
 from scm_source.simulator import CertificateRecord, Dataset, Simulator
 from scm_source.sync import SYNC_LOG_COLUMNS
 from scm_source.tables import SYNC_LOG
 from scm_source.views import install_views, render_create, render_select, views
-from tests.conftest import Warehouse, query, run_load
+from tests.conftest import Warehouse, load_source, query, run_load
 
 VALID = {
     "ISSUED",
@@ -38,9 +39,8 @@ def listed(dataset: Dataset) -> list[CertificateRecord]:
 
 
 def names_of(api: dict[str, Any]) -> set[str]:
-    return {
-        n.strip().lower() for n in [api["domain"], *(api["sans"] or "").split(";")] if n.strip()
-    }
+    named = [api["domain"] or "", *(api["sans"] or "").split(";")]
+    return {n.strip().lower() for n in named if n.strip()}
 
 
 def covers(cover: str, host: str) -> bool:
@@ -62,7 +62,21 @@ def bucket(left: timedelta) -> str:
     return "beyond 90 days"
 
 
-def expected(dataset: Dataset, view: str, now: datetime, days: int) -> set[tuple[Any, ...]]:
+Datasets = dict[str, Dataset]  # by account alias
+
+
+def expected(datasets: Datasets, view: str, now: datetime, days: int) -> set[tuple[Any, ...]]:
+    if view == "domain_coverage_by_name":
+        return coverage_by_name(expected(datasets, "domain_coverage", now, days))
+    return {
+        (account, *row)
+        for account, dataset in datasets.items()
+        for row in expected_in(dataset, view, now, days)
+    }
+
+
+def expected_in(dataset: Dataset, view: str, now: datetime, days: int) -> set[tuple[Any, ...]]:
+    """The view's rows for one account, without the account."""
     records = listed(dataset)
     valid_unexpired = [r for r in records if r.api["status"] in VALID and r.expires_at > now]
     if view == "certificates_expiring":
@@ -114,14 +128,37 @@ def expected(dataset: Dataset, view: str, now: datetime, days: int) -> set[tuple
     return rows
 
 
+def coverage_by_name(per_account: set[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
+    """domain_coverage's rows (account, name, is_wildcard, latest, count, at_risk) rolled up."""
+    by_name: dict[tuple[str, bool], list[tuple[Any, ...]]] = {}
+    for row in per_account:
+        by_name.setdefault((row[1], row[2]), []).append(row)
+    return {
+        (
+            name,
+            wildcard,
+            len(rows),
+            sum(row[5] for row in rows),
+            min((row[3] for row in rows if row[3] is not None), default=None),
+            any(row[5] for row in rows),
+        )
+        for (name, wildcard), rows in by_name.items()
+    }
+
+
 COLUMNS = {
-    "certificates_expiring": "id, days_left, expiry_bucket",
-    "certificates_expired": "id, days_since_expiry, status_still_valid",
-    "certificates_revoked": "id, revocation_final",
-    "certificates_unpassed": "id",
-    "certificate_status_summary": "status, brand, type, certificates",
-    "certificate_domains": "certificate_id, name, is_wildcard",
-    "domain_coverage": "name, is_wildcard, cover_expires_at, covering_certificates, at_risk",
+    "certificates_expiring": "account, id, days_left, expiry_bucket",
+    "certificates_expired": "account, id, days_since_expiry, status_still_valid",
+    "certificates_revoked": "account, id, revocation_final",
+    "certificates_unpassed": "account, id",
+    "certificate_status_summary": "account, status, brand, type, certificates",
+    "certificate_domains": "account, certificate_id, name, is_wildcard",
+    "domain_coverage": (
+        "account, name, is_wildcard, cover_expires_at, covering_certificates, at_risk"
+    ),
+    "domain_coverage_by_name": (
+        "name, is_wildcard, accounts, accounts_at_risk, soonest_cover_expires_at, at_risk"
+    ),
 }
 
 
@@ -130,41 +167,107 @@ def view_rows(pipeline: Any, view: str) -> set[tuple[Any, ...]]:
     return {tuple(row.values()) for row in rows}
 
 
-def check(pipeline: Any, dataset: Dataset, view: str, days: int) -> None:
+def check(pipeline: Any, datasets: Datasets, view: str, days: int) -> None:
     """Views run at query time: the answer must match `now` taken just before or just after."""
     before = datetime.now(timezone.utc)
     got = view_rows(pipeline, view)
     after = datetime.now(timezone.utc)
-    assert got in (expected(dataset, view, before, days), expected(dataset, view, after, days))
+    assert got in (expected(datasets, view, before, days), expected(datasets, view, after, days))
+
+
+def load_accounts(datasets: Datasets, tmp_path: Path, warehouse: Warehouse) -> Any:
+    """Every account behind one simulated endpoint, each with its own token, in one run."""
+    tokens = {alias: f"{alias}-token-0123456789abcdef0123456789" for alias in datasets}
+    serving = {tokens[alias]: dataset for alias, dataset in datasets.items()}
+    with Simulator(next(iter(datasets.values())), accounts=serving) as simulator:
+        configured = [
+            {"alias": alias, "endpoint": simulator.url, "credentials": {"auth_token": token}}
+            for alias, token in tokens.items()
+        ]
+        return load_source(
+            scm_source(accounts=configured), tmp_path, warehouse.destination, warehouse.dataset_name
+        )
+
+
+SHARED = "Shared.Example.org"  # named in alpha (covered) and in beta (expired)
+
+
+def three_accounts() -> Datasets:
+    """Three inventories. A host name alpha covers is also named by an expired certificate of
+    beta (so beta has it uncovered), and one of gamma's certificates has no domain, only sans."""
+    datasets = {
+        alias: Dataset.generate(certificates=150, csrs=2, seed=21 + n)
+        for n, alias in enumerate(("alpha", "beta", "gamma"))
+    }
+    now = datasets["alpha"].now
+    covered = next(
+        r
+        for r in listed(datasets["alpha"])
+        if r.api["status"] == "ISSUED" and r.expires_at > now + 120 * DAY and r.api["domain"]
+    )
+    stale = next(r for r in listed(datasets["beta"]) if r.api["status"] == "EXPIRED")
+    covered.api["domain"] = stale.api["domain"] = SHARED
+    orphan = next(r for r in listed(datasets["gamma"]) if r.api["status"] == "ISSUED")
+    orphan.api.update(domain=None, sans="no-domain.example.com;www.no-domain.example.com")
+    for dataset in datasets.values():
+        dataset.invalidate()
+    return datasets
 
 
 @pytest.fixture(scope="module")
-def view_dataset() -> Dataset:
-    return Dataset.generate(certificates=400, csrs=5, seed=21)
+def view_datasets() -> Datasets:
+    return three_accounts()
 
 
 @pytest.mark.parametrize("view", list(COLUMNS))
 def test_each_view_returns_exactly_the_expected_rows(
-    view_dataset: Dataset, tmp_path: Path, warehouse: Warehouse, view: str
+    view_datasets: Datasets, tmp_path: Path, warehouse: Warehouse, view: str
 ) -> None:
-    with Simulator(view_dataset) as simulator:
-        pipeline = run_load(simulator, tmp_path, warehouse.destination, warehouse.dataset_name)
-    assert expected(view_dataset, view, datetime.now(timezone.utc), 30), (
+    pipeline = load_accounts(view_datasets, tmp_path, warehouse)
+    assert expected(view_datasets, view, datetime.now(timezone.utc), 30), (
         "the data must exercise the view"
     )
-    check(pipeline, view_dataset, view, 30)
+    check(pipeline, view_datasets, view, 30)
+
+
+def test_a_name_covered_in_one_account_is_not_covered_in_another_and_no_domain_keeps_its_sans(
+    view_datasets: Datasets, tmp_path: Path, warehouse: Warehouse
+) -> None:
+    pipeline = load_accounts(view_datasets, tmp_path, warehouse)
+    shared = SHARED.lower()
+    coverage = {
+        row["account"]: (row["covering_certificates"], row["at_risk"])
+        for row in query(
+            pipeline,
+            f"SELECT account, covering_certificates, at_risk"
+            f" FROM {warehouse.dataset_name}.domain_coverage WHERE name = '{shared}'",
+        )
+    }
+    assert coverage["alpha"][0] >= 1 and coverage["alpha"][1] is False
+    assert coverage["beta"] == (0, True)
+    rollup = query(
+        pipeline,
+        f"SELECT accounts, accounts_at_risk, at_risk"
+        f" FROM {warehouse.dataset_name}.domain_coverage_by_name WHERE name = '{shared}'",
+    )
+    assert rollup == [{"accounts": 2, "accounts_at_risk": 1, "at_risk": True}]
+    names = query(
+        pipeline,
+        f"SELECT name FROM {warehouse.dataset_name}.certificate_domains"
+        " WHERE account = 'gamma' AND name LIKE '%no-domain.example.com' ORDER BY name",
+    )
+    assert names == [{"name": "no-domain.example.com"}, {"name": "www.no-domain.example.com"}]
 
 
 def test_the_threshold_is_set_at_install(
-    view_dataset: Dataset, tmp_path: Path, warehouse: Warehouse
+    view_datasets: Datasets, tmp_path: Path, warehouse: Warehouse
 ) -> None:
-    with Simulator(view_dataset) as simulator:
-        pipeline = run_load(simulator, tmp_path, warehouse.destination, warehouse.dataset_name)
+    pipeline = load_accounts(view_datasets, tmp_path, warehouse)
     install_views(pipeline, expiring_within_days=120)
-    buckets = {row[2] for row in view_rows(pipeline, "certificates_expiring")}
+    buckets = {row[3] for row in view_rows(pipeline, "certificates_expiring")}
     assert {"within 7 days", "within 90 days", "beyond 90 days"} <= buckets
-    check(pipeline, view_dataset, "certificates_expiring", 120)
-    check(pipeline, view_dataset, "domain_coverage", 120)
+    check(pipeline, view_datasets, "certificates_expiring", 120)
+    check(pipeline, view_datasets, "domain_coverage", 120)
 
 
 def wildcard_dataset() -> Dataset:
@@ -201,7 +304,7 @@ def test_a_wildcard_covers_exactly_one_label(tmp_path: Path, warehouse: Warehous
         "a.com": (0, True),
         "y.x.a.com": (0, True),
     }
-    check(pipeline, dataset, "domain_coverage", 30)
+    check(pipeline, {"default": dataset}, "domain_coverage", 30)
 
 
 @pytest.mark.parametrize("view", [view.name for view in views()])

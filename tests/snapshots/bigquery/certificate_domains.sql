@@ -1,11 +1,12 @@
 CREATE OR REPLACE VIEW `my-project`.`scm`.`certificate_domains` AS
 SELECT DISTINCT
+  c.account,
   c.id AS certificate_id,
   LOWER(TRIM(name)) AS name,
   STARTS_WITH(TRIM(name), '*.') AS is_wildcard,
   c.status,
   c.expire_time
 FROM `my-project`.`scm`.`certificates` AS c
-CROSS JOIN UNNEST(SPLIT(c.domain || ';' || COALESCE(c.sans, ''), ';')) AS name
+CROSS JOIN UNNEST(SPLIT(COALESCE(c.domain, '') || ';' || COALESCE(c.sans, ''), ';')) AS name
 WHERE
   TRIM(name) <> ''
