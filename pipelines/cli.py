@@ -34,6 +34,7 @@ from scm_source.simulator import DEFAULT_TOKEN, Dataset, Simulator, SimulatorOpt
 from scm_source.sync import FAILED, LOADED, SKIPPED
 from scm_source.views import DEFAULT_EXPIRING_WITHIN_DAYS, install_views, validate_days
 
+from . import check as checks
 from .report import collect, print_text, write_html
 from .runner import (
     DATASET_NAME,
@@ -145,6 +146,22 @@ def report_command(args: argparse.Namespace) -> int:
     else:
         print_text(report, Console(width=max(120, shutil.get_terminal_size().columns)))
     return 0
+
+
+def check_command(args: argparse.Namespace) -> int:
+    """0: nothing needs action; 3: something does (never for a usage error, 2, nor a failure, 1)."""
+    pipeline = _existing_pipeline(args)
+    found = checks.findings(pipeline, args.expiring_within_days, args.max_age_hours)
+    if args.json:
+        print(checks.as_json(found))
+    else:
+        for finding in found:
+            print(finding.line())
+        print(f"{len(found)} findings" if found else "Nothing needs action.")
+    hook = pipeline.runtime_config.slack_incoming_hook
+    if found and hook:
+        checks.post_to_slack(hook, found, pipeline.dataset_name)
+    return checks.EXIT_FINDINGS if found else 0
 
 
 def demo_command(args: argparse.Namespace) -> int:
@@ -377,6 +394,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--html", metavar="FILE", help="write one self-contained HTML page")
     report.set_defaults(command=report_command)
+
+    check = commands.add_parser(
+        "check", help="exit 3 when a certificate or a sync needs action (reads the warehouse)"
+    )
+    _add_pipeline_arguments(check)
+    check.add_argument(
+        "--expiring-within-days",
+        type=int,
+        default=checks.DEFAULT_EXPIRING_WITHIN_DAYS,
+        help="flag certificates expiring within this many days (default 14)",
+    )
+    check.add_argument(
+        "--max-age-hours",
+        type=int,
+        default=checks.DEFAULT_MAX_AGE_HOURS,
+        help="flag accounts not loaded in full for longer (default 26)",
+    )
+    check.add_argument("--json", action="store_true", help="print the findings as JSON")
+    check.set_defaults(command=check_command)
 
     demo = commands.add_parser("demo", help="load from a local simulator into a DuckDB file")
     _add_dataset_arguments(demo, certificates=2000, csrs=500)

@@ -15,14 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-import sqlglot
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlglot import exp
 
 from scm_source.errors import ScmConfigError
-from scm_source.views import destination_sql, render_select, validate_days, views
+from scm_source.views import select_from_view, validate_days
 
 WEEKS = 26
 
@@ -82,33 +80,17 @@ class Report:
 
 def collect(pipeline: dlt.Pipeline, days: int) -> Report:
     validate_days(days)
-    by_name = {view.name: view for view in views()}
-    with destination_sql(pipeline) as (client, dialect, qualify):
-
-        def run(
-            view: str, threshold: int, columns: tuple[str, ...], order_by: str
-        ) -> list[tuple[Any, ...]]:
-            inner = render_select(by_name[view], dialect, qualify, threshold)
-            outer = (
-                exp.select(*columns)
-                .from_(exp.paren(sqlglot.parse_one(inner, read=dialect)).as_("v"))
-                .order_by(order_by)
-            )
-            return [tuple(row) for row in client.execute_sql(outer.sql(dialect=dialect)) or []]
-
-        if not client.has_dataset():
-            raise ScmConfigError(
-                f"dataset {pipeline.dataset_name!r} does not exist: run a load first"
-            )
-        sections = [
-            Section(
-                spec.title.format(days=days),
-                spec.columns,
-                run(spec.view, days, spec.columns, spec.order_by),
-            )
-            for spec in SECTIONS
-        ]
-        horizon = run("certificates_expiring", WEEKS * 7, ("days_left",), "days_left")
+    sections = [
+        Section(
+            spec.title.format(days=days),
+            spec.columns,
+            select_from_view(pipeline, spec.view, days, spec.columns, spec.order_by),
+        )
+        for spec in SECTIONS
+    ]
+    horizon = select_from_view(
+        pipeline, "certificates_expiring", WEEKS * 7, ("days_left",), "days_left"
+    )
     weekly = [0] * WEEKS
     for (days_left,) in horizon:
         weekly[min(int(days_left) // 7, WEEKS - 1)] += 1

@@ -136,6 +136,30 @@ def destination_sql(pipeline: dlt.Pipeline) -> Iterator[tuple[SqlClientBase[Any]
         yield client, dialect, qualify
 
 
+def select_from_view(
+    pipeline: dlt.Pipeline,
+    view: str,
+    threshold: int,
+    columns: tuple[str, ...],
+    order_by: str,
+) -> list[tuple[Any, ...]]:
+    """Rows of a view's own SQL rendered with `threshold` (no reinstall needed for another
+    one), so what reads it cannot disagree with the installed view."""
+    chosen = next(each for each in views() if each.name == view)
+    with destination_sql(pipeline) as (client, dialect, qualify):
+        if not client.has_dataset():
+            raise ScmConfigError(
+                f"dataset {pipeline.dataset_name!r} does not exist: run a load first"
+            )
+        inner = render_select(chosen, dialect, qualify, threshold)
+        outer = (
+            exp.select(*columns)
+            .from_(exp.paren(sqlglot.parse_one(inner, read=dialect)).as_("v"))
+            .order_by(order_by)
+        )
+        return [tuple(row) for row in client.execute_sql(outer.sql(dialect=dialect)) or []]
+
+
 def install_views(
     pipeline: dlt.Pipeline, expiring_within_days: int = DEFAULT_EXPIRING_WITHIN_DAYS
 ) -> list[str]:

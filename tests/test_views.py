@@ -68,6 +68,8 @@ Datasets = dict[str, Dataset]  # by account alias
 def expected(datasets: Datasets, view: str, now: datetime, days: int) -> set[tuple[Any, ...]]:
     if view == "domain_coverage_by_name":
         return coverage_by_name(expected(datasets, "domain_coverage", now, days))
+    if view == "sync_status":  # one run, every list of every account loaded
+        return {(account, scm_list.name, "loaded") for account in datasets for scm_list in LISTS}
     return {
         (account, *row)
         for account, dataset in datasets.items()
@@ -156,6 +158,7 @@ COLUMNS = {
     "domain_coverage": (
         "account, name, is_wildcard, cover_expires_at, covering_certificates, at_risk"
     ),
+    "sync_status": "account, resource, last_outcome",
     "domain_coverage_by_name": (
         "name, is_wildcard, accounts, accounts_at_risk, soonest_cover_expires_at, at_risk"
     ),
