@@ -116,20 +116,26 @@ def _sync_problems(pipeline: dlt.Pipeline, days: int, max_age_hours: int) -> lis
     oldest = datetime.now(timezone.utc) - timedelta(hours=max_age_hours)
     found = []
     for account, resource, outcome, error, loaded_at in rows:
-        if outcome == "failed":
-            first_line = (str(error or "").splitlines() or ["no reason recorded"])[0][:300]
-            found.append(Finding(SYNC_FAILED, account, resource, f"last sync failed: {first_line}"))
-        elif outcome != "skipped" and (loaded_at is None or _utc(loaded_at) < oldest):
-            since = f"since {_when(loaded_at)}" if loaded_at else "ever"
-            found.append(
-                Finding(
-                    SYNC_STALE,
-                    account,
-                    resource,
-                    f"not loaded in full {since} (more than {max_age_hours} hours)",
-                )
-            )
+        flag = sync_flag(outcome, error, loaded_at, oldest)
+        if flag:
+            kind = SYNC_FAILED if outcome == "failed" else SYNC_STALE
+            found.append(Finding(kind, account, resource, flag))
     return found
+
+
+def sync_flag(
+    outcome: str, error: str | None, loaded_at: datetime | None, oldest: datetime
+) -> str | None:
+    """Why an account's list needs a look (its last sync failed, or it was not loaded in full
+    since `oldest`), or None. A member skipped on purpose needs none."""
+    if outcome == "failed":
+        first_line = (str(error or "").splitlines() or ["no reason recorded"])[0][:300]
+        return f"last sync failed: {first_line}"
+    if outcome != "skipped" and (loaded_at is None or _utc(loaded_at) < oldest):
+        since = f"since {_when(loaded_at)}" if loaded_at else "ever"
+        hours = round((datetime.now(timezone.utc) - oldest).total_seconds() / 3600)
+        return f"not loaded in full {since} (more than {hours} hours)"
+    return None
 
 
 def _unpassed(pipeline: dlt.Pipeline, days: int) -> list[Finding]:

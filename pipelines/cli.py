@@ -144,7 +144,7 @@ def report_command(args: argparse.Namespace) -> int:
         write_html(report, path)
         print(f"Report written to {path}")
     else:
-        print_text(report, Console(width=max(120, shutil.get_terminal_size().columns)))
+        print_text(report, Console(width=shutil.get_terminal_size().columns))
     return 0
 
 
@@ -193,7 +193,10 @@ def demo_command(args: argparse.Namespace) -> int:
         by_status = f"SELECT status, count(*) FROM {DATASET_NAME}.certificates GROUP BY 1"
         statuses = client.execute_sql(f"{by_status} ORDER BY 2 DESC") or []
     print("Certificates by status: " + ", ".join(f"{status} {count}" for status, count in statuses))
-    print_text(collect(pipeline, DEFAULT_EXPIRING_WITHIN_DAYS), Console(width=120), limit=5)
+    print_text(
+        collect(pipeline, DEFAULT_EXPIRING_WITHIN_DAYS),
+        Console(width=shutil.get_terminal_size().columns),
+    )
     print(f"DuckDB file: {path}")
     file_option = "" if path == duckdb_file(DEMO_PIPELINE, None) else f" --duckdb-file {path}"
     print(

@@ -95,18 +95,9 @@ def test_html_report_holds_the_chart_and_tables_and_loads_nothing(
     for view, title in TITLES.items():
         count = len(expected_in(dataset, view, now, 30))
         assert f"{title.format(days=30)}: {count}" in page.headings
-        rows = next(
-            t
-            for t in page.tables
-            if t
-            and t[0]
-            and t[0][0] == "name"
-            and page.headings[page.tables.index(t)].startswith(title.format(days=30))
-        )
-        assert len(rows) - 1 == count
-    weeks = page.tables[0]
-    assert weeks[0] == ["week", *map(str, range(1, 27))]
-    assert [int(cell) for cell in weeks[1][1:]] == weekly(dataset, now)
+    weeks = next(table for table in page.tables if table and table[0][:2] == ["account", "1"])
+    assert weeks[0] == ["account", *map(str, range(1, 27))]
+    assert weeks[1] == ["default", *map(str, weekly(dataset, now))]
     assert text.count("<svg") == 1 and "<path" in text
 
     assert not {tag for tag, _ in page.tags} & {
