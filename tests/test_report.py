@@ -157,3 +157,16 @@ def test_terminal_report_shows_api_text_as_text(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "[link=http://evil.example]x[/link]\\x1b[31mred" in result.stdout
     assert "\x1b" not in result.stdout
+
+
+@pytest.mark.parametrize("columns", [80, 132])
+def test_terminal_report_fits_the_terminal(loaded: tuple[Path, Dataset], columns: int) -> None:
+    folder, dataset = loaded
+    result = scm_export("report", cwd=folder, env={"COLUMNS": str(columns)})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    assert any(line.startswith("┏") for line in lines)  # tables drawn, borders whole
+    now = datetime.now(timezone.utc)
+    expiring = len(expected_in(dataset, "certificates_expiring", now, 30))
+    assert f"Expiring within 30 days: {expiring}" in result.stdout
