@@ -342,19 +342,25 @@ def _actions_html(actions: list[Action]) -> str:
         return f"<tr class='{action.urgency}'>{tds}</tr>"
 
     head = "<tr><th>account</th><th>what</th><th>detail</th></tr>"
-    shown, rest = actions[:25], actions[25:]
-    parts = [
-        f"<section id='this-week'><h2>What to do this week: {len(actions)}</h2>",
+    return (
+        f"<section id='this-week'><h2>What to do this week: {len(actions)}</h2>"
         "<p>What expired in the last 7 days while its status still says valid (red), then"
-        " certificates and host names' covers ending within 7 days (amber), soonest first.</p>",
-        f"<table class='actions'>{head}{''.join(row(action) for action in shown)}</table>",
-    ]
-    if rest:
+        " certificates and host names' covers ending within 7 days (amber), soonest first.</p>"
+        f"{_table_html('actions', head, [row(action) for action in actions], 25)}</section>"
+    )
+
+
+def _table_html(css_class: str, head: str, rows: list[str], shown: int) -> str:
+    """The first `shown` rows in a table, the rest in a collapsible section below it (closed
+    on screen; printed as its one-line summary)."""
+    if not rows:
+        return "<p>None.</p>"
+    parts = [f"<table class='{css_class}'>{head}{''.join(rows[:shown])}</table>"]
+    if len(rows) > shown:
         parts.append(
-            f"<details><summary>… and {len(rest)} more</summary><table class='actions'>{head}"
-            f"{''.join(row(action) for action in rest)}</table></details>"
+            f"<details><summary>… and {len(rows) - shown} more</summary>"
+            f"<table class='{css_class}'>{head}{''.join(rows[shown:])}</table></details>"
         )
-    parts.append("</section>")
     return "".join(parts)
 
 
@@ -373,24 +379,14 @@ def _weekly_table_html(weekly: dict[str, list[int]]) -> str:
 def _listing_html(listing: Listing) -> str:
     head = "<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in listing.columns) + "</tr>"
 
-    def rows(chosen: list[tuple[Any, ...]]) -> str:
-        return "".join(
-            "<tr>" + "".join(f"<td>{html.escape(_printable(_text(v)))}</td>" for v in row) + "</tr>"
-            for row in chosen
-        )
-
-    shown, rest = listing.rows[:TOP_ROWS], listing.rows[TOP_ROWS:]
-    parts = [
-        f"<section id='{listing.key}'><h2>{html.escape(listing.title)}: {len(listing.rows)}</h2>",
-        f"<table class='listing'>{head}{rows(shown)}</table>" if shown else "<p>None.</p>",
+    rows = [
+        "<tr>" + "".join(f"<td>{html.escape(_printable(_text(v)))}</td>" for v in row) + "</tr>"
+        for row in listing.rows
     ]
-    if rest:
-        parts.append(
-            f"<details><summary>… and {len(rest)} more</summary><table class='listing'>{head}"
-            f"{rows(rest)}</table></details>"
-        )
-    parts.append("</section>")
-    return "".join(parts)
+    return (
+        f"<section id='{listing.key}'><h2>{html.escape(listing.title)}: {len(listing.rows)}</h2>"
+        f"{_table_html('listing', head, rows, TOP_ROWS)}</section>"
+    )
 
 
 def _weekly_chart_svg(weekly: dict[str, list[int]]) -> str:
