@@ -181,7 +181,7 @@ def python_counts(datasets: Datasets, now: datetime) -> dict[str, int]:
     }
 
 
-def test_the_report_renders_in_chromium_with_every_section_and_the_counts_and_fetches_nothing(
+def test_the_report_renders_and_prints_in_chromium_with_every_section_and_count_fetching_nothing(
     report: tuple[Path, Datasets], tmp_path: Path
 ) -> None:
     folder, datasets = report
@@ -198,9 +198,13 @@ def test_the_report_renders_in_chromium_with_every_section_and_the_counts_and_fe
             profile=tmp_path / "shot",
             proxy=proxy,
         )
+        printed = tmp_path / "report.pdf"
+        chromium(f"--print-to-pdf={printed}", page, profile=tmp_path / "print", proxy=proxy)
     finally:
         proxy.close()
     assert dumped.returncode == 0 and screenshot.returncode == 0, dumped.stderr[-2000:]
+    pdf = printed.read_bytes()
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type/Page") >= 1
     assert [r for r in proxy.requests if not chromiums_own(r)] == []  # the page asked nothing
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
