@@ -17,9 +17,11 @@ from sqlglot import exp
 @dataclass(frozen=True)
 class Destination:
     dialect: str | None = None  # sqlglot's name of its SQL
-    # Parquet where the destination loads it natively. Elsewhere INSERT statements: dlt's CSV path
-    # for PostgreSQL COPYs with FORCE_NULL on every nullable column, which turns the API's empty
-    # strings (`sans` = "") into NULL.
+    # Parquet where the destination loads it: DuckDB and BigQuery natively, PostgreSQL through
+    # ADBC (adbc-driver-postgresql, its COPY BINARY), 1.8x faster than INSERT statements at 20,000
+    # rows and keeping empty strings empty. Not dlt's CSV path for PostgreSQL: it COPYs with
+    # FORCE_NULL on every nullable column, which turns the API's empty strings (`sans` = "") into
+    # NULL. Elsewhere INSERT statements.
     loader_file_format: str = "insert_values"
     capabilities: Mapping[str, Any] = field(default_factory=dict)
     # sqlglot node -> the function the dialect has for it (sqlglot leaves these untranslated).
@@ -34,7 +36,10 @@ DESTINATIONS: dict[str, Destination] = {
     # runs in one transaction, as it does on PostgreSQL.
     "duckdb": Destination("duckdb", "parquet", capabilities={"supports_transactions": True}),
     "postgres": Destination(
-        "postgres", functions={exp.Split: "STRING_TO_ARRAY"}, drop_views_before_replace=True
+        "postgres",
+        "parquet",
+        functions={exp.Split: "STRING_TO_ARRAY"},
+        drop_views_before_replace=True,
     ),
     "bigquery": Destination("bigquery", "parquet", functions={exp.TimeToUnix: "UNIX_SECONDS"}),
 }
