@@ -26,9 +26,17 @@ def rows_loaded(trace: Any, lists: Lists) -> int:
 # dlt is imported by the contenders that use it: the floor's time and memory must not hold it.
 
 
-def ours(url: str, tokens: list[str], folder: Path, lists: Lists, parallel: int = 8) -> int:
+def ours(
+    url: str,
+    tokens: list[str],
+    folder: Path,
+    lists: Lists,
+    parallel: int = 8,
+    destination: str = "duckdb",
+) -> int:
     """`scm-export run`, as a user runs it, configured through the environment. One credential
-    `AK:SK` is an organization's management account: every account of it is read."""
+    `AK:SK` is an organization's management account: every account of it is read. Into
+    PostgreSQL: the local server's database `test`, a dataset of this run's own, dropped after."""
     import os
 
     import dlt
@@ -60,16 +68,34 @@ def ours(url: str, tokens: list[str], folder: Path, lists: Lists, parallel: int 
         for alias, token in zip(aliases, tokens, strict=True):
             settings[f"SOURCES__SCM_SOURCE__{alias.upper()}__ENDPOINT"] = url
             settings[f"SOURCES__SCM_SOURCE__{alias.upper()}__CREDENTIALS__AUTH_TOKEN"] = token
+    dataset = f"bench_{os.getpid()}"
+    settings["DESTINATION__POSTGRES__CREDENTIALS"] = POSTGRES
     os.environ.update(settings)
-    with contextlib.redirect_stdout(sys.stderr):
-        if main(["run"]) != 0:
-            raise SystemExit("scm-export run failed")
+    arguments = ["run", "--destination", destination, "--dataset-name", dataset]
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            if main(arguments) != 0:
+                raise SystemExit("scm-export run failed")
+    finally:
+        if destination == "postgres":
+            drop_postgres_dataset(dataset)
     trace = dlt.attach(PIPELINE_NAME).last_trace
     extract = next(step for step in trace.steps if step.step == "extract")
     seconds = (extract.finished_at - extract.started_at).total_seconds()
     print(f"extract_seconds={seconds:.2f}", file=sys.stderr)
     print(f"extract_finished_at={extract.finished_at.timestamp():.3f}", file=sys.stderr)
     return rows_loaded(trace, lists)
+
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def drop_postgres_dataset(dataset: str) -> None:
+    import psycopg2
+
+    with psycopg2.connect(POSTGRES) as connection, connection.cursor() as cursor:
+        for schema in (dataset, f"{dataset}_staging"):
+            cursor.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def rest_api(url: str, tokens: list[str], folder: Path, lists: Lists) -> int:
@@ -140,6 +166,7 @@ if __name__ == "__main__":
     contender = {
         "ours": ours,
         "ours_1_by_1": partial(ours, parallel=1),  # accounts one after another
+        "ours_postgres": partial(ours, destination="postgres"),
         "rest_api": rest_api,
         "floor": floor,
     }[name]

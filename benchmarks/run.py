@@ -66,7 +66,9 @@ class Case:
 CASES = [
     Case("20k rows, 0 ms", 10_000, 10_000, 0, ("ours", "rest_api", "floor")),
     Case("20k rows, 50 ms", 10_000, 10_000, 50, ("ours", "rest_api", "floor")),
-    Case("200k rows (10 accounts), 0 ms", 10_000, 10_000, 0, ("ours", "floor"), 10),
+    Case(
+        "200k rows (10 accounts), 0 ms", 10_000, 10_000, 0, ("ours", "floor", "ours_postgres"), 10
+    ),
     Case("200k rows (10 accounts), 50 ms", 10_000, 10_000, 50, ("ours", "floor"), 10),
     Case("20k rows, 50 ms, gateway allows 4 in flight", 10_000, 10_000, 50, ("ours",), 1, 4),
     # Record offsets up to 100: 150 rows a query, so the planner narrows every list.
@@ -274,6 +276,9 @@ def notes(measured: Measured, contender: str) -> str:
             f" ideal {ideal:.1f} s: wall {ours.seconds / ideal:.2f}x,"
             f" extract {ours.extract_seconds / ideal:.2f}x"
         )
+    if "ours_postgres" in measured.results:
+        postgres = measured.results["ours_postgres"]
+        parts.append(f"PostgreSQL {postgres.seconds / measured.results['ours'].seconds:.2f}x this")
     if "ours_1_by_1" in measured.results:
         one_by_one = measured.results["ours_1_by_1"]
         parts.append(
@@ -308,6 +313,15 @@ def targets(measured: list[Measured]) -> list[tuple[str, str, bool]]:
                     f"{case.case.name}: peak <= {limit} MB",
                     f"{ours.peak_mb:.0f} MB",
                     ours.peak_mb <= limit,
+                )
+            )
+        if "ours_postgres" in case.results:
+            ratio = case.results["ours_postgres"].seconds / ours.seconds
+            checks.append(
+                (
+                    f"{case.case.name}: PostgreSQL within 1.5x DuckDB's time",
+                    f"{ratio:.2f}x",
+                    ratio <= 1.5,
                 )
             )
         if case.case.organization:
