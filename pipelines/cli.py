@@ -262,6 +262,12 @@ def _target(args: argparse.Namespace) -> _Target:
             raise ScmConfigError("--duckdb-file applies only to --destination duckdb")
         return _Target(destination(args.destination, args.pipeline_name), args.destination, None)
     path = duckdb_file(args.pipeline_name, args.duckdb_file)
+    if path.stem.lower() == args.dataset_name:
+        raise ScmConfigError(
+            f"the DuckDB file {path.name} and the dataset {args.dataset_name!r} share a name, which"
+            " DuckDB cannot tell apart (its catalog is named after the file): name the file"
+            " otherwise, or pass another --dataset-name"
+        )
     return _Target(destination("duckdb", args.pipeline_name, path), f"DuckDB file {path}", path)
 
 

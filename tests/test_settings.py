@@ -173,6 +173,16 @@ def test_missing_credentials_say_what_to_set(sim: Simulator) -> None:
             "--dataset-name 'scm\".x': use lower-case letters, digits and _",
         ),
         ({}, ["--dataset-name", "scm.x"], "--dataset-name 'scm.x': use lower-case letters"),
+        (
+            {},
+            ["--duckdb-file", "scm.duckdb"],
+            "the DuckDB file scm.duckdb and the dataset 'scm' share a name",
+        ),
+        (
+            {"DESTINATION__DUCKDB__CREDENTIALS": "certs/Certs.duckdb"},
+            ["--dataset-name", "certs"],
+            "the DuckDB file Certs.duckdb and the dataset 'certs' share a name",
+        ),
         ({}, ["--resources", "certificates,keys"], "--resources 'certificates,keys': unknown keys"),
         ({}, ["--endpoint", "not a url"], "endpoint='not a url' is not a base URL"),
         ({"SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": ""}, [], "no SCM credentials"),
