@@ -18,6 +18,8 @@ import requests
 from dlt.common.runtime.slack import send_slack_message
 
 from scm_source.errors import ScmConfigError, ScmError
+from scm_source.settings import is_whole_number
+from scm_source.sync import FAILED, SKIPPED
 from scm_source.views import select_from_view, validate_days
 
 EXIT_FINDINGS = 3
@@ -51,7 +53,7 @@ def findings(
 ) -> list[Finding]:
     """Every finding, most urgent first."""
     days = validate_days(expiring_within_days)
-    if not isinstance(max_age_hours, int) or max_age_hours < 1:
+    if not is_whole_number(max_age_hours, 1):
         raise ScmConfigError(f"--max-age-hours={max_age_hours!r} must be a whole number from 1")
     found = [
         *_expired_still_valid(pipeline, days),
@@ -99,7 +101,7 @@ def _expiring(pipeline: dlt.Pipeline, days: int) -> list[Finding]:
             EXPIRING,
             account,
             _certificate(name, identifier),
-            f"expires {_when(expires)}, in {days_left} days",
+            f"expires {when(expires)}, in {days_left} days",
         )
         for account, identifier, name, expires, days_left in rows
     ]
@@ -113,28 +115,32 @@ def _sync_problems(pipeline: dlt.Pipeline, days: int, max_age_hours: int) -> lis
         ("account", "resource", "last_outcome", "last_error", "last_loaded_at"),
         "account, resource",
     )
-    oldest = datetime.now(timezone.utc) - timedelta(hours=max_age_hours)
+    now = datetime.now(timezone.utc)
     found = []
     for account, resource, outcome, error, loaded_at in rows:
-        flag = sync_flag(outcome, error, loaded_at, oldest)
+        flag = sync_flag(outcome, error, loaded_at, max_age_hours, now)
         if flag:
-            kind = SYNC_FAILED if outcome == "failed" else SYNC_STALE
+            kind = SYNC_FAILED if outcome == FAILED else SYNC_STALE
             found.append(Finding(kind, account, resource, flag))
     return found
 
 
 def sync_flag(
-    outcome: str, error: str | None, loaded_at: datetime | None, oldest: datetime
+    outcome: str,
+    error: str | None,
+    loaded_at: datetime | None,
+    max_age_hours: int,
+    now: datetime,
 ) -> str | None:
     """Why an account's list needs a look (its last sync failed, or it was not loaded in full
-    since `oldest`), or None. A member skipped on purpose needs none."""
-    if outcome == "failed":
+    for more than `max_age_hours`), or None. A member skipped on purpose needs none."""
+    if outcome == FAILED:
         first_line = (str(error or "").splitlines() or ["no reason recorded"])[0][:300]
         return f"last sync failed: {first_line}"
-    if outcome != "skipped" and (loaded_at is None or _utc(loaded_at) < oldest):
-        since = f"since {_when(loaded_at)}" if loaded_at else "ever"
-        hours = round((datetime.now(timezone.utc) - oldest).total_seconds() / 3600)
-        return f"not loaded in full {since} (more than {hours} hours)"
+    oldest = now - timedelta(hours=max_age_hours)
+    if outcome != SKIPPED and (loaded_at is None or utc(loaded_at) < oldest):
+        since = f"since {when(loaded_at)}" if loaded_at else "ever"
+        return f"not loaded in full {since} (more than {max_age_hours} hours)"
     return None
 
 
@@ -153,12 +159,13 @@ def _unpassed(pipeline: dlt.Pipeline, days: int) -> list[Finding]:
     ]
 
 
-def _utc(moment: datetime) -> datetime:
+def utc(moment: datetime) -> datetime:
+    """A warehouse's timestamp as UTC (DuckDB may hand it back without a zone)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _when(moment: datetime) -> str:
-    return _utc(moment).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def when(moment: datetime) -> str:
+    return utc(moment).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def as_json(found: list[Finding]) -> str:

@@ -15,7 +15,7 @@ import html
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from rich.text import Text
 from scm_source.errors import ScmConfigError
 from scm_source.views import select_from_view, validate_days
 
-from .check import DEFAULT_MAX_AGE_HOURS, sync_flag
+from .check import DEFAULT_MAX_AGE_HOURS, sync_flag, utc, when
 
 WEEKS = 26
 THIS_WEEK = 7
@@ -101,9 +101,15 @@ def collect(
         return select_from_view(pipeline, view, threshold, columns, order)
 
     now = datetime.now(timezone.utc)
-    oldest = now - timedelta(hours=max_age_hours)
     syncs = [
-        SyncState(account, resource, at, outcome, loaded, sync_flag(outcome, error, loaded, oldest))
+        SyncState(
+            account,
+            resource,
+            at,
+            outcome,
+            loaded,
+            sync_flag(outcome, error, loaded, max_age_hours, now),
+        )
         for account, resource, at, outcome, error, loaded in rows(
             "sync_status",
             days,
@@ -126,15 +132,11 @@ def collect(
         for view, title, columns in LISTINGS
     ]
     counts = {listing.key: len(listing.rows) for listing in listings}
-    still_valid = [
-        row
-        for row in rows(
-            "certificates_expired",
-            days,
-            ("account", "name", "domain", "status", "days_since_expiry"),
-            "expire_time DESC",
-        )
-        if row[3] != "EXPIRED"
+    expired = next(listing for listing in listings if listing.key == "certificates_expired")
+    still_valid = [  # (account, name, domain, status, days_since_expiry), most recent first
+        (account, name, domain, status, days_since)
+        for account, name, domain, status, _, days_since in expired.rows
+        if status != "EXPIRED"
     ]
     coverage = rows(
         "domain_coverage",
@@ -190,8 +192,8 @@ def _actions(
     ]
     ending += [
         (
-            (_utc(cover) - now).total_seconds() / 86400,
-            Action("week", account, name, f"its cover ends {_text(cover)}"),
+            (utc(cover) - now).total_seconds() / 86400,
+            Action("week", account, name, f"its cover ends {when(cover)}"),
         )
         for account, name, cover, at_risk in coverage
         if at_risk and cover is not None
@@ -437,13 +439,9 @@ def _printable(text: str) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return _utc(value).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return when(value)
     return str(value)

@@ -95,11 +95,10 @@ class ScmApiError(ScmError):
         )
 
     def _describe(self) -> str:
-        hint = self.hint
         return (
             f"{self.method} {self.endpoint} answered HTTP {self.status}"
             f" (error_code={self.error_code or '-'}, error_msg={self.error_msg or '-'},"
-            f" request_id={self.request_id or '-'}, credential={self.credential}){hint}"
+            f" request_id={self.request_id or '-'}, credential={self.credential}){self.hint}"
         )
 
 

@@ -129,14 +129,16 @@ def coalesced(items: Iterable[pa.Table | StreamEnd], rows: int) -> Iterator[pa.T
     """Arrow tables joined until they hold `rows` rows, ends of streams passed on at once: dlt's
     cost is per item, not per row, and with many small accounts most batches are small."""
     pending: list[pa.Table] = []
+    held = 0
     for item in items:
         if isinstance(item, StreamEnd):
             yield item
             continue
         pending.append(item)
-        if sum(table.num_rows for table in pending) >= rows:
+        held += item.num_rows
+        if held >= rows:
             yield pa.concat_tables(pending)
-            pending = []
+            pending, held = [], 0
     if pending:
         yield pa.concat_tables(pending)
 

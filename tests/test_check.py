@@ -215,12 +215,13 @@ def test_a_webhook_that_fails_is_one_line_exit_1_without_its_url(
 def test_a_member_skipped_on_purpose_is_never_stale_and_a_failure_shows_its_first_line() -> None:
     """sync_flag decides for `check` and the report's flags alike."""
     now = datetime.now(timezone.utc)
-    oldest = now - timedelta(hours=26)
-    assert sync_flag("skipped", None, None, oldest) is None  # a suspended member never loads
-    assert sync_flag("loaded", None, now - timedelta(hours=1), oldest) is None
-    stale = sync_flag("loaded", None, now - timedelta(hours=30), oldest)
+    assert sync_flag("skipped", None, None, 26, now) is None  # a suspended member never loads
+    assert sync_flag("loaded", None, now - timedelta(hours=1), 26, now) is None
+    stale = sync_flag("loaded", None, now - timedelta(hours=30), 26, now)
     assert stale is not None and stale.startswith("not loaded in full since ")
     assert stale.endswith("(more than 26 hours)")
-    assert sync_flag("loaded", None, None, oldest) == "not loaded in full ever (more than 26 hours)"
-    failed = sync_flag("failed", "GET /v3/scm/csr answered HTTP 401\nmore", now, oldest)
+    assert (
+        sync_flag("loaded", None, None, 26, now) == "not loaded in full ever (more than 26 hours)"
+    )
+    failed = sync_flag("failed", "GET /v3/scm/csr answered HTTP 401\nmore", now, 26, now)
     assert failed == "last sync failed: GET /v3/scm/csr answered HTTP 401"
