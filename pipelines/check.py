@@ -20,7 +20,7 @@ from dlt.common.runtime.slack import send_slack_message
 from scm_source.errors import ScmConfigError, ScmError
 from scm_source.settings import is_whole_number
 from scm_source.sync import FAILED, SKIPPED
-from scm_source.views import select_from_view, validate_days
+from scm_source.views import ViewSelect, validate_days, view_reader
 
 EXIT_FINDINGS = 3
 DEFAULT_EXPIRING_WITHIN_DAYS = 14
@@ -55,12 +55,13 @@ def findings(
     days = validate_days(expiring_within_days)
     if not is_whole_number(max_age_hours, 1):
         raise ScmConfigError(f"--max-age-hours={max_age_hours!r} must be a whole number from 1")
-    found = [
-        *_expired_still_valid(pipeline, days),
-        *_expiring(pipeline, days),
-        *_sync_problems(pipeline, days, max_age_hours),
-        *_unpassed(pipeline, days),
-    ]
+    with view_reader(pipeline) as select:
+        found = [
+            *_expired_still_valid(select, days),
+            *_expiring(select, days),
+            *_sync_problems(select, days, max_age_hours),
+            *_unpassed(select, days),
+        ]
     return sorted(found, key=lambda finding: KINDS.index(finding.kind))  # stable: order kept
 
 
@@ -68,9 +69,8 @@ def _certificate(name: Any, identifier: Any) -> str:
     return f"{name or '(no name)'} ({identifier})"
 
 
-def _expired_still_valid(pipeline: dlt.Pipeline, days: int) -> list[Finding]:
-    rows = select_from_view(
-        pipeline,
+def _expired_still_valid(select: ViewSelect, days: int) -> list[Finding]:
+    rows = select(
         "certificates_expired",
         days,
         ("account", "id", "name", "status", "days_since_expiry", "status_still_valid"),
@@ -88,9 +88,8 @@ def _expired_still_valid(pipeline: dlt.Pipeline, days: int) -> list[Finding]:
     ]
 
 
-def _expiring(pipeline: dlt.Pipeline, days: int) -> list[Finding]:
-    rows = select_from_view(
-        pipeline,
+def _expiring(select: ViewSelect, days: int) -> list[Finding]:
+    rows = select(
         "certificates_expiring",
         days,
         ("account", "id", "name", "expire_time", "days_left"),
@@ -107,9 +106,8 @@ def _expiring(pipeline: dlt.Pipeline, days: int) -> list[Finding]:
     ]
 
 
-def _sync_problems(pipeline: dlt.Pipeline, days: int, max_age_hours: int) -> list[Finding]:
-    rows = select_from_view(
-        pipeline,
+def _sync_problems(select: ViewSelect, days: int, max_age_hours: int) -> list[Finding]:
+    rows = select(
         "sync_status",
         days,
         ("account", "resource", "last_outcome", "last_error", "last_loaded_at"),
@@ -144,10 +142,8 @@ def sync_flag(
     return None
 
 
-def _unpassed(pipeline: dlt.Pipeline, days: int) -> list[Finding]:
-    rows = select_from_view(
-        pipeline, "certificates_unpassed", days, ("account", "id", "name", "description"), "name"
-    )
+def _unpassed(select: ViewSelect, days: int) -> list[Finding]:
+    rows = select("certificates_unpassed", days, ("account", "id", "name", "description"), "name")
     return [
         Finding(
             UNPASSED,

@@ -5,7 +5,7 @@ where there are several), then the long lists, summarised with their top rows. A
 tables (rich, fitted to the terminal) or one self-contained HTML page (inline CSS and SVG, no
 script, nothing fetched; the rest of each long list in a collapsible section).
 
-Every number comes from the shipped views' own SQL (`select_from_view`), so the report cannot
+Every number comes from the shipped views' own SQL (`view_reader`), so the report cannot
 disagree with the views, and `--days` needs no reinstall.
 """
 
@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scm_source.errors import ScmConfigError
-from scm_source.views import select_from_view, validate_days
+from scm_source.views import ViewSelect, validate_days, view_reader
 
 from .check import DEFAULT_MAX_AGE_HOURS, sync_flag, utc, when
 
@@ -96,10 +96,11 @@ def collect(
     pipeline: dlt.Pipeline, days: int, max_age_hours: int = DEFAULT_MAX_AGE_HOURS
 ) -> Report:
     validate_days(days)
+    with view_reader(pipeline) as rows:
+        return _collected(rows, days, max_age_hours, pipeline.dataset_name)
 
-    def rows(view: str, threshold: int, columns: tuple[str, ...], order: str) -> list[Any]:
-        return select_from_view(pipeline, view, threshold, columns, order)
 
+def _collected(rows: ViewSelect, days: int, max_age_hours: int, dataset: str) -> Report:
     now = datetime.now(timezone.utc)
     syncs = [
         SyncState(
@@ -161,9 +162,7 @@ def collect(
         ),
     ]
     actions = _actions(still_valid, expiring[THIS_WEEK], coverage, now)
-    return Report(
-        days, now, pipeline.dataset_name, syncs, summary, actions, _weekly(horizon), listings
-    )
+    return Report(days, now, dataset, syncs, summary, actions, _weekly(horizon), listings)
 
 
 def _actions(

@@ -136,28 +136,33 @@ def destination_sql(pipeline: dlt.Pipeline) -> Iterator[tuple[SqlClientBase[Any]
         yield client, dialect, qualify
 
 
-def select_from_view(
-    pipeline: dlt.Pipeline,
-    view: str,
-    threshold: int,
-    columns: tuple[str, ...],
-    order_by: str,
-) -> list[tuple[Any, ...]]:
-    """Rows of a view's own SQL rendered with `threshold` (no reinstall needed for another
-    one), so what reads it cannot disagree with the installed view."""
-    chosen = next(each for each in views() if each.name == view)
+ViewSelect = Callable[[str, int, tuple[str, ...], str], list[tuple[Any, ...]]]
+
+
+@contextmanager
+def view_reader(pipeline: dlt.Pipeline) -> Iterator[ViewSelect]:
+    """`select(view, threshold, columns, order_by)`: rows of a view's own SQL rendered with
+    `threshold` (no reinstall needed for another one), so what reads it cannot disagree with the
+    installed view; every select on one connection."""
+    by_name = {view.name: view for view in views()}
     with destination_sql(pipeline) as (client, dialect, qualify):
         if not client.has_dataset():
             raise ScmConfigError(
                 f"dataset {pipeline.dataset_name!r} does not exist: run a load first"
             )
-        inner = render_select(chosen, dialect, qualify, threshold)
-        outer = (
-            exp.select(*columns)
-            .from_(exp.paren(sqlglot.parse_one(inner, read=dialect)).as_("v"))
-            .order_by(order_by)
-        )
-        return [tuple(row) for row in client.execute_sql(outer.sql(dialect=dialect)) or []]
+
+        def select(
+            view: str, threshold: int, columns: tuple[str, ...], order_by: str
+        ) -> list[tuple[Any, ...]]:
+            inner = render_select(by_name[view], dialect, qualify, threshold)
+            outer = (
+                exp.select(*columns)
+                .from_(exp.paren(sqlglot.parse_one(inner, read=dialect)).as_("v"))
+                .order_by(order_by)
+            )
+            return [tuple(row) for row in client.execute_sql(outer.sql(dialect=dialect)) or []]
+
+        yield select
 
 
 def install_views(
