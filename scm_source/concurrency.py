@@ -23,6 +23,7 @@ growing stops there, instead of each account paying for the same overshoot.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -31,7 +32,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import islice
 from typing import TypeVar
 
 PROBE_AFTER_WINDOWS = 50
@@ -195,25 +195,66 @@ class AccountSlots:
                 self._changed.notify_all()
 
 
+class PagePool:
+    """Threads shared by the queries of one list's walk, and a bound on the pages they fetched
+    and have not yet taken: queries walked side by side then hold no more pages between them
+    than one query alone, and a query left alone can use every thread."""
+
+    def __init__(self, workers: int, name: str) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._budget = threading.Semaphore(2 * workers)
+
+    def claim(self, wait: bool) -> bool:
+        """A page's place in the bound; without `wait`, only if one is free at once."""
+        return self._budget.acquire(blocking=wait)
+
+    def release(self) -> None:
+        self._budget.release()
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
 def map_as_completed(
-    work: Callable[[Item], Result], items: Iterable[Item], workers: int, name: str
+    work: Callable[[Item], Result],
+    items: Iterable[Item],
+    workers: int,
+    name: str,
+    pages: PagePool | None = None,
 ) -> Iterator[Result]:
     """`work(item)` for every item, `workers` at a time, results in the order they finish. At most
     2 x `workers` are started and not yet taken, so memory stays flat however many items there
-    are; an exception is raised where its result would have been taken."""
+    are; an exception is raised where its result would have been taken. With `pages`, its
+    threads do the work and its bound is shared with the other callers: one waits for a free
+    place only while it holds none (so that the holders, which take theirs, cannot all wait)."""
+    if pages is None:
+        with contextlib.closing(PagePool(workers, name)) as own:
+            yield from map_as_completed(work, items, workers, name, own)
+        return
     pending: set[Future[Result]] = set()
     queued = iter(items)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
-        try:
-            pending.update(pool.submit(work, item) for item in islice(queued, 2 * workers))
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield future.result()
-                    pending.update(pool.submit(work, item) for item in islice(queued, 1))
-        finally:
-            for future in pending:
-                future.cancel()
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and len(pending) < 2 * workers and pages.claim(wait=not pending):
+                try:
+                    item = next(queued)
+                except StopIteration:
+                    exhausted = True
+                    pages.release()
+                else:
+                    pending.add(pages.executor.submit(work, item))
+            if not pending:
+                return
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for _ in done:  # taken now: a consumer that stops at one of them leaks no place
+                pages.release()
+            for future in done:
+                yield future.result()
+    finally:
+        for future in pending:
+            future.cancel()
+            pages.release()
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from scm_source.concurrency import map_as_completed
+from scm_source.concurrency import PagePool, map_as_completed
 from scm_source.errors import ScmApiError, ScmResponseError
 from scm_source.rows import Row
 from scm_source.settings import is_whole_number
@@ -175,15 +175,17 @@ def walk_pages(
     concurrency: int = 1,
     window: Window | None = None,
     cut_above: float | None = None,
-) -> Iterator[list[Row]]:
+    pages: PagePool | None = None,
+) -> Generator[list[Row], None, None]:
     """Yields each page's rows not seen before in this query, stopping on the first of: every
     row in, an empty page, a short page, a page with nothing new, the end of the window, or more
     pages than the total can explain; with `cut_above`, after the first page when the total
     needs more than that many windows (the planner narrows the query instead).
 
     Once the first page (and, for `auto`, the probe) has told the total and how `offset` counts,
-    the pages the total calls for are fetched `concurrency` at a time, in any order; pages past
-    them (the total grew) are walked one by one.
+    the pages the total calls for are fetched `concurrency` at a time, in any order (by the
+    threads of `pages`, when queries share them); pages past them (the total grew) are walked
+    one by one.
     """
     walk = _QueryWalk(limit, report if report is not None else PagingReport(), window or Window())
     walk.report.offset_mode = offset_mode
@@ -199,7 +201,7 @@ def walk_pages(
         if walk.report.stop_reason:
             return
         if concurrency > 1 and walk.report.offset_mode != "auto":
-            furthest = yield from walk.round(fetch, page, concurrency)
+            furthest = yield from walk.round(fetch, page, concurrency, pages)
             if furthest is not None:
                 page, fresh = furthest
                 walk.report.stop_reason = walk.stop_reason(page, fresh)
@@ -284,7 +286,7 @@ class _QueryWalk:
         return ""
 
     def round(
-        self, fetch: FetchPage, page: Page, concurrency: int
+        self, fetch: FetchPage, page: Page, concurrency: int, pages: PagePool | None
     ) -> Generator[list[Row], None, tuple[Page, list[Row]] | None]:
         """The pages the total calls for after `page`, `concurrency` at a time; returns the
         furthest page fetched and its fresh rows (None if none was)."""
@@ -303,7 +305,7 @@ class _QueryWalk:
             offsets = [
                 o for o in itertools.takewhile(before_the_end, batch) if self.window.allows(o)
             ]
-            for fetched in map_as_completed(fetch, offsets, concurrency, "scm-page"):
+            for fetched in map_as_completed(fetch, offsets, concurrency, "scm-page", pages):
                 fresh = self.take(fetched)
                 if fresh:
                     yield fresh

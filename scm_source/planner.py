@@ -27,11 +27,14 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
+from functools import partial
 
-from scm_source.concurrency import map_as_completed
+from scm_source.concurrency import PagePool, StreamEnd, interleave
 from scm_source.paging import (
     ALL_IN,
     MAX_TOTAL,
@@ -52,9 +55,6 @@ MAX_REFINE_DEPTH = 3
 MAX_SUBSTRING = 12
 # A refined query still short of rows is refined again, from what its parts found, this often.
 REFINE_ROUNDS = 3
-# Queries are walked several at a time when one window is at most this many rows (offsets
-# bounded): each is then a few pages, and one at a time the run would wait on latency.
-BATCH_WINDOW_ROWS = 500
 # A substring is chosen only if the sample says its part fills at most this share of a window.
 FILL = 0.9
 
@@ -197,28 +197,28 @@ def walk_list(
     # (node, revisit): a revisit takes a query's next step if its parts left it short.
     pending: deque[tuple[Node, bool]] = deque([(root, False)])
     asked: set[frozenset[tuple[str, str]]] = set()  # two refinements may reach one substring
-    walker = _Walker(fetch_for, limit, offset_mode, concurrency, window, report)
-    while pending and not root.complete:
-        node, revisit = pending.popleft()
-        if node.needless() or (not revisit and node.query_key in asked):
-            continue
-        asked.add(node.query_key)
-        if revisit:
+    with closing(PagePool(concurrency, "scm-page")) as pages:
+        walker = _Walker(fetch_for, limit, offset_mode, concurrency, window, report, pages)
+        while pending and not root.complete:
+            node, revisit = pending.popleft()
+            if node.needless() or (not revisit and node.query_key in asked):
+                continue
+            asked.add(node.query_key)
             walked = [node]
-        elif walker.batches(node):
-            walked = [node, *_siblings(pending, asked, walker, concurrency - 1)]
-            yield from walker.batch(walked)
-        else:
-            yield from walker.walk(node)
-            walked = [node]
-        for each in walked:
-            if not revisit and (not (each.steps and each.cut) or each.complete or each.hunt_done):
-                continue  # it listed all it holds, or its narrower queries would add nothing
-            children, again = _expand(each, window.rows(limit, walker.mode), limit)
-            each.children += children
-            pending.extend((child, False) for child in children)
-            if again:
-                pending.append((each, True))
+            if not revisit:
+                if walker.side_by_side(node):
+                    walked += _siblings(pending, asked, walker, concurrency - 1)
+                yield from walker.walk(walked)
+            for each in walked:
+                if not revisit and (
+                    not (each.steps and each.cut) or each.complete or each.hunt_done
+                ):
+                    continue  # it listed all it holds, or its narrower queries would add nothing
+                children, again = _expand(each, window.rows(limit, walker.mode), limit)
+                each.children += children
+                pending.extend((child, False) for child in children)
+                if again:
+                    pending.append((each, True))
     held, report.unreachable_exact = root.rows_held()
     report.unreachable = max(0, held - len(root.found))
     report.stop_reason = _stop_reason(report)
@@ -247,7 +247,7 @@ def _siblings(
     taken: list[Node] = []
     while pending and len(taken) < count:
         node, revisit = pending[0]
-        if revisit or not walker.batches(node):
+        if revisit or not walker.side_by_side(node):
             break
         pending.popleft()
         if not node.needless() and node.query_key not in asked:
@@ -258,8 +258,10 @@ def _siblings(
 
 @dataclass
 class _Walker:
-    """Walks the plan's queries: one at a time, pages concurrently; or, when one window is a
-    few pages (offsets bounded), several queries at once, each page after page."""
+    """Walks the plan's queries, several side by side once the first has shown how `offset`
+    counts: the narrower queries of a split are mostly a few pages each, and one after another
+    each would cost its round trips alone. Their pages share one pool of threads and its bound on
+    pages held (`pages`); what the queries found is kept under one lock."""
 
     fetch_for: Callable[[Query], FetchPage]
     limit: int
@@ -267,40 +269,32 @@ class _Walker:
     concurrency: int
     window: Window
     report: PagingReport
+    pages: PagePool
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def batches(self, node: Node) -> bool:
-        """Whether `node` may be walked beside others: the window is small and known, and it
-        is not read only until its parent is whole (another order of it)."""
-        small = self.window.max_offset is not None and self.window.rows(self.limit, self.mode)
-        return (
-            self.concurrency > 1
-            and self.mode != "auto"
-            and bool(small and small <= BATCH_WINDOW_ROWS)
-            and not node.reordered
-        )
+    def side_by_side(self, node: Node) -> bool:
+        """Whether `node` may be walked beside others: not while `offset` is unknown, nor when
+        it is read only until its parent is whole (another order of it)."""
+        return self.concurrency > 1 and self.mode != "auto" and not node.reordered
 
-    def walk(self, node: Node) -> Iterator[list[Row]]:
-        """One query's walk: its rows found by it and its ancestors, new ones yielded."""
-        part = PagingReport()
-        concurrency = 1 if node.hunting or node.reordered else self.concurrency
-        yield from self._take(node, self._pages(node, part, concurrency), part)
+    def walk(self, nodes: list[Node]) -> Iterator[list[Row]]:
+        """The queries' walks at once, their new rows as they arrive."""
 
-    def batch(self, nodes: list[Node]) -> Iterator[list[Row]]:
-        """Several queries' walks at once; their rows taken in the plan's order."""
-
-        def collect(node: Node) -> tuple[Node, PagingReport, list[list[Row]]]:
+        def stream(node: Node) -> Iterator[list[Row]]:
             part = PagingReport()
-            return node, part, list(self._pages(node, part, 1))
+            concurrency = 1 if node.hunting or node.reordered else self.concurrency
+            return self._take(node, self._pages(node, part, concurrency), part)
 
-        walked = {
-            node.query_key: (part, pages)
-            for node, part, pages in map_as_completed(collect, nodes, self.concurrency, "scm-query")
-        }
-        for node in nodes:
-            part, pages = walked[node.query_key]
-            yield from self._take(node, iter(pages), part)
+        streams = [partial(stream, node) for node in nodes]
+        for item in interleave(streams, len(nodes), "scm-query"):
+            if not isinstance(item, StreamEnd):
+                yield item
+            elif item.error is not None:
+                raise item.error
 
-    def _pages(self, node: Node, part: PagingReport, concurrency: int) -> Iterator[list[Row]]:
+    def _pages(
+        self, node: Node, part: PagingReport, concurrency: int
+    ) -> Generator[list[Row], None, None]:
         return walk_pages(
             self.fetch_for(node.query),
             self.limit,
@@ -309,24 +303,29 @@ class _Walker:
             concurrency,
             self.window,
             cut_above=_cut_above(node),
+            pages=self.pages,
         )
 
     def _take(
-        self, node: Node, pages: Iterator[list[Row]], part: PagingReport
+        self, node: Node, pages: Generator[list[Row], None, None], part: PagingReport
     ) -> Iterator[list[Row]]:
         """A query's pages, found by it and its ancestors, those new to the list yielded; a
         hunt stops where the remainder ends, any query once what it lists is all in."""
         hunt = _Hunt(node.hunting)
-        for rows in pages:
-            for each in node.lineage():
-                each.found_rows(rows)
-            fresh = [row for row in rows if row["id"] not in self.report.ids]
-            self.report.ids.update(row["id"] for row in fresh)
-            if fresh:
-                yield fresh
-            if hunt.ended(rows) or node.needless():
-                break
-        self._finish(node, part, hunt)
+        with closing(pages):
+            for rows in pages:
+                with self._lock:
+                    for each in node.lineage():
+                        each.found_rows(rows)
+                    fresh = [row for row in rows if row["id"] not in self.report.ids]
+                    self.report.ids.update(row["id"] for row in fresh)
+                    done = hunt.ended(rows) or node.needless()
+                if fresh:
+                    yield fresh
+                if done:
+                    break
+        with self._lock:
+            self._finish(node, part, hunt)
 
     def _finish(self, node: Node, part: PagingReport, hunt: _Hunt) -> None:
         logger.debug(
