@@ -34,10 +34,12 @@ from scm_source.tables import history_hints, snapshot_hints, sync_log_hints
 
 logger = logging.getLogger(__name__)
 
-# Rows become one arrow table per this many (an account's, or several small accounts' joined):
-# dlt handles each item once, so per 50-row page the per-item cost outweighed the rows; 5,000
-# rows stay a few MB.
+# An account's rows become an arrow table per this many: 5,000 rows as dicts stay a few MB.
 BATCH_ROWS = 5000
+# Arrow tables (an account's, or several accounts' joined) go to dlt in items of this many rows:
+# dlt's cost is per item (~25 ms to check its hints and schema, each item twice: snapshot and
+# history), not per row; 20,000 rows of arrow are ~12 MB.
+ITEM_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ def account_tables(
             client.close()  # descriptors stay flat however many accounts follow
 
     # A table's first item carries its hints, with a scope of no account: if the run stops
-    # short (dlt's add_limit, an interruption), nothing merges. The final scopes come last.
+    # short (dlt's add_limit, an interruption), nothing merges. The final scopes come with the
+    # last item.
     unscoped = {
         scm_list.name: snapshot_hints(scm_list, filtered, ()),
         scm_list.history: history_hints(scm_list, filtered, ()),
@@ -104,7 +107,8 @@ def account_tables(
 
     streams = [partial(read, *reader) for reader in readers]
     interleaved = interleave(streams, run.parallel_accounts, f"scm-{scm_list.name}")
-    for item in coalesced(interleaved, BATCH_ROWS):
+    held: pa.Table | None = None  # the last item goes once every account has ended
+    for item in coalesced(interleaved, ITEM_ROWS):
         if isinstance(item, StreamEnd):
             account = readers[item.index][1]
             if item.error is None:
@@ -114,13 +118,15 @@ def account_tables(
                     "account %s: %s not loaded: %s", account.alias, scm_list.name, item.error
                 )
             continue
-        yield to_table(item, scm_list.name)
-        yield to_table(item, scm_list.history)
-    # Empty tables that carry the final scopes: they also make the merge run when no account
-    # has rows left, so that deleted objects go.
-    empty = to_arrow([], scm_list.columns)
-    yield _as(empty, snapshot_hints(scm_list, filtered, loaded))
-    yield _as(empty, history_hints(scm_list, filtered, loaded))
+        if held is not None:
+            yield to_table(held, scm_list.name)
+            yield to_table(held, scm_list.history)
+        held = item
+    # The last item carries the final scopes; an empty one when no account has rows left, so
+    # that the merge still runs and deleted objects go.
+    last = held if held is not None else to_arrow([], scm_list.columns)
+    yield _as(last, snapshot_hints(scm_list, filtered, loaded))
+    yield _as(last, history_hints(scm_list, filtered, loaded))
     yield _as([entry.row() for entry in entries], sync_log_hints())
     return entries
 

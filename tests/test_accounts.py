@@ -290,6 +290,7 @@ def test_an_account_failing_half_way_through_its_list_leaves_its_tables_as_they_
     """Rows stream to dlt as pages arrive, so the failing account's first rows are in staging;
     the merge must leave them out and touch nothing of that account."""
     monkeypatch.setattr("scm_source.resources.BATCH_ROWS", 10)
+    monkeypatch.setattr("scm_source.resources.ITEM_ROWS", 10)
 
     def run() -> Any:
         source = scm_source(

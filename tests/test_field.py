@@ -275,9 +275,14 @@ def test_ctrl_c_prints_one_line_exits_130_and_loads_nothing(tmp_path: Path) -> N
         assert "certificates" not in tables
 
 
-def test_add_limit_cuts_lists_short_and_so_merges_nothing(sim: Simulator, tmp_path: Path) -> None:
+def test_add_limit_cuts_lists_short_and_so_merges_nothing(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What the README says of dlt's add_limit: a list cut short is an account not read in full,
-    and the merge leaves such an account's tables as they were."""
+    and the merge leaves such an account's tables as they were. (Items of 10 rows stand for the
+    20,000 of a large inventory: a list of fewer rows arrives whole in its one item.)"""
+    monkeypatch.setattr("scm_source.resources.BATCH_ROWS", 10)
+    monkeypatch.setattr("scm_source.resources.ITEM_ROWS", 10)
     pipeline = dlt.pipeline(
         "limited",
         destination=dlt.destinations.duckdb(str(tmp_path / "l.duckdb")),
