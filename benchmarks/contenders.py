@@ -1,20 +1,17 @@
 """The three ways of loading the simulator into DuckDB that the benchmark compares, each run in a
 process of its own: `python -m benchmarks.contenders NAME URL TOKEN[,TOKEN...] FOLDER LISTS`, one
 token per account behind the endpoint; LISTS is the registry's lists as JSON (`{name: [path,
-list key, total key]}`), handed in so that the floor need not import dlt to know them."""
+list key, total key]}`), handed in so that the floor need not import dlt to know them. Ours is
+the command itself; `ours_outcome` reads what it loaded afterwards."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
-
-import duckdb
-import requests
 
 Lists = dict[str, tuple[str, str, str]]
 
@@ -23,7 +20,8 @@ def rows_loaded(trace: Any, lists: Lists) -> int:
     return sum(trace.last_normalize_info.row_counts.get(table, 0) for table in lists)
 
 
-# dlt is imported by the contenders that use it: the floor's time and memory must not hold it.
+# Every contender imports what it uses itself: the floor's time and memory must not hold dlt,
+# nor ours the modules of the others.
 
 
 def ours(
@@ -34,18 +32,17 @@ def ours(
     parallel: int = 8,
     destination: str = "duckdb",
 ) -> int:
-    """`scm-export run`, as a user runs it, configured through the environment. One credential
-    `AK:SK` is an organization's management account: every account of it is read. Into
-    PostgreSQL: the local server's database `test`, a dataset of this run's own, dropped after."""
+    """`scm-export run`, as a user runs it, configured through the environment: this process
+    becomes the command (exec), so the time measured is the command's alone; what it loaded is
+    read afterwards by `ours_outcome`, in a process of its own. One credential `AK:SK` is an
+    organization's management account: every account of it is read. Into PostgreSQL: the local
+    server's database `test`, a dataset of this folder's own, dropped by `ours_outcome`."""
     import os
-
-    import dlt
-    from scm_export.cli import main
-    from scm_export.runner import PIPELINE_NAME
 
     settings = {
         "DLT_DATA_DIR": str(folder / "dlt"),
         "DESTINATION__DUCKDB__CREDENTIALS": str(folder / "ours.duckdb"),
+        "DESTINATION__POSTGRES__CREDENTIALS": POSTGRES,
         "SOURCES__SCM_SOURCE__CERTIFICATES__OWNED_BY_SELF": "false",
         "SOURCES__SCM_SOURCE__MAX_PARALLEL_ACCOUNTS": str(parallel),
     }
@@ -68,23 +65,39 @@ def ours(
         for alias, token in zip(aliases, tokens, strict=True):
             settings[f"SOURCES__SCM_SOURCE__{alias.upper()}__ENDPOINT"] = url
             settings[f"SOURCES__SCM_SOURCE__{alias.upper()}__CREDENTIALS__AUTH_TOKEN"] = token
-    dataset = f"bench_{os.getpid()}"
-    settings["DESTINATION__POSTGRES__CREDENTIALS"] = POSTGRES
-    os.environ.update(settings)
-    arguments = ["run", "--destination", destination, "--dataset-name", dataset]
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            if main(arguments) != 0:
-                raise SystemExit("scm-export run failed")
-    finally:
-        if destination == "postgres":
-            drop_postgres_dataset(dataset)
-    trace = dlt.attach(PIPELINE_NAME).last_trace
+    command = ["run", "--destination", destination, "--dataset-name", dataset_of(folder)]
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the summary is not this protocol's
+    os.execve(
+        sys.executable, [sys.executable, "-m", "scm_export.cli", *command], os.environ | settings
+    )
+
+
+def ours_outcome(folder: Path, lists: Lists) -> int:
+    """What `ours` loaded, from its pipeline's trace (rows, and on stderr its extract step)."""
+    import os
+
+    import dlt
+
+    os.environ["DLT_DATA_DIR"] = str(folder / "dlt")
+    pipeline = dlt.attach("scm_export")
+    trace = pipeline.last_trace
+    if trace is None or any(step.step_exception for step in trace.steps):
+        raise SystemExit("scm-export run failed")
     extract = next(step for step in trace.steps if step.step == "extract")
     seconds = (extract.finished_at - extract.started_at).total_seconds()
     print(f"extract_seconds={seconds:.2f}", file=sys.stderr)
     print(f"extract_finished_at={extract.finished_at.timestamp():.3f}", file=sys.stderr)
+    if str(pipeline.state.get("destination_type", "")).endswith("postgres"):
+        drop_postgres_dataset(dataset_of(folder))
     return rows_loaded(trace, lists)
+
+
+def dataset_of(folder: Path) -> str:
+    """The folder's own: a rerun into the same folder finds the dataset its first run loaded."""
+    import zlib
+
+    return f"bench_{zlib.crc32(str(folder).encode())}"
 
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -136,6 +149,9 @@ def rest_api(url: str, tokens: list[str], folder: Path, lists: Lists) -> int:
 def floor(url: str, tokens: list[str], folder: Path, lists: Lists) -> int:
     """Plain requests with 8 threads, one DuckDB read_json per table: the hand-written floor.
     Accounts and lists one after the other, each list's pages after the first 8 at a time."""
+    import duckdb
+    import requests
+
     session = requests.Session()
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=8))
 
@@ -163,6 +179,9 @@ def floor(url: str, tokens: list[str], folder: Path, lists: Lists) -> int:
 
 if __name__ == "__main__":
     name, url, tokens, folder, lists = sys.argv[1:6]
+    if name == "ours_outcome":
+        print(json.dumps({"rows": ours_outcome(Path(folder), json.loads(lists))}))
+        raise SystemExit
     contender = {
         "ours": ours,
         "ours_1_by_1": partial(ours, parallel=1),  # accounts one after another
