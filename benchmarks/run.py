@@ -73,7 +73,7 @@ CASES = [
     ),
     Case("200k rows (10 accounts), 50 ms", 10_000, 10_000, 50, ("ours", "floor"), 10),
     Case(
-        "200k rows (10 accounts), 0 ms, rerun unchanged",
+        "200k rows (10 accts), 0 ms, rerun unchanged",
         10_000,
         10_000,
         0,

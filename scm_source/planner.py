@@ -25,9 +25,12 @@ at the cap a lower bound, the sum over the parts whose totals are below it.
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import logging
 import math
 import threading
+import zlib
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing
@@ -91,6 +94,30 @@ class Refine:
 Step = Split | Reorder | Refine
 
 
+class Sample:
+    """Up to SAMPLE_ROWS distinct rows of those found, the ones whose ids hash lowest: the same
+    rows whatever order their pages arrived in (queries walk side by side), and spread over the
+    whole list rather than taken from its first pages."""
+
+    def __init__(self) -> None:
+        self._order: list[tuple[int, str]] = []  # (hash, id), ascending
+        self._rows: dict[str, Row] = {}
+
+    def offer(self, row: Row) -> None:
+        ident = row["id"]
+        entry = (zlib.crc32(ident.encode()), ident)
+        full = len(self._order) >= SAMPLE_ROWS
+        if ident in self._rows or (full and entry >= self._order[-1]):
+            return
+        bisect.insort(self._order, entry)
+        self._rows[ident] = row
+        if full:
+            del self._rows[self._order.pop()[1]]
+
+    def rows(self) -> list[Row]:
+        return [self._rows[ident] for _, ident in self._order]
+
+
 @dataclass(eq=False)
 class Node:
     """One query of the plan and what its walks found."""
@@ -108,7 +135,7 @@ class Node:
     cut: bool = False  # its rows go on past what it listed
     reordered: bool = False  # its parent in another order, read until the parent is whole
     found: set[str] = field(default_factory=set)
-    sample: list[Row] = field(default_factory=list, repr=False)  # rows found, SAMPLE_ROWS at most
+    sample: Sample = field(default_factory=Sample, repr=False)  # of the rows found
     asked: set[str] = field(default_factory=set)  # substrings its refinements asked
     children: list[Node] = field(default_factory=list)
     split: Split | None = None  # what its parts are values of
@@ -159,7 +186,8 @@ class Node:
 
     def found_rows(self, rows: list[Row]) -> None:
         self.found.update(row["id"] for row in rows)
-        self.sample.extend(rows[: SAMPLE_ROWS - len(self.sample)])
+        for row in rows:
+            self.sample.offer(row)
         if self.split is not None:
             split = self.split
             self.remainder_ids.update(row["id"] for row in rows if not split.selects(row))
@@ -427,7 +455,7 @@ def _ends(node: Node) -> int:
 
 def _parts(node: Node, split: Split, rest: tuple[Step, ...]) -> list[Node]:
     node.split = split
-    node.remainder_ids.update(row["id"] for row in node.sample if not split.selects(row))
+    node.remainder_ids.update(row["id"] for row in node.sample.rows() if not split.selects(row))
     parts = [
         Node({**node.query, split.param: value}, rest, node, part_of=split, hunting=node.hunting)
         for value in split.values
@@ -445,11 +473,12 @@ def _refined(node: Node, step: Refine, window_rows: int, limit: int) -> list[Nod
     # A hunt covers the rows it hunts (all it found, while it has seen none of them, so that
     # narrower queries list fewer rows before them); any other query, all it found.
     hunted = node.hunting
-    targets = [i for i, row in enumerate(node.sample) if hunted is None or not hunted.selects(row)]
-    targets = targets or list(range(len(node.sample)))
+    sample = node.sample.rows()
+    targets = [i for i, row in enumerate(sample) if hunted is None or not hunted.selects(row)]
+    targets = targets or list(range(len(sample)))
     current = node.query.get(step.param, "")
     window = (window_rows * _ends(node), limit)
-    texts = _substrings(step, current, node.sample, targets, node.total or 0, window, node.asked)
+    texts = _substrings(step, current, sample, targets, node.total or 0, window, node.asked)
     node.asked.update(texts)
     return [
         Node(
@@ -476,39 +505,64 @@ def _substrings(
     share) to fill at most FILL of a window, chosen greedily by target rows covered per page."""
     if not sample or not targets:
         return []
-    candidates: dict[str, set[int]] = {}
-    low = current.lower()
-    for index, row in enumerate(sample):
-        for name in step.fields:
-            text = str(row.get(name) or "").lower()
-            for start in range(len(text)):
-                stop = min(len(text), start + MAX_SUBSTRING)
-                for end in range(start + len(low) + 1, stop + 1):
-                    if low in text[start:end]:
-                        candidates.setdefault(text[start:end], set()).add(index)
+    candidates = _containing(current.lower(), step.fields, sample)
     (window_rows, limit), scale = window, total / len(sample)
     fitting = {
         text: rows
         for text, rows in candidates.items()
         if len(rows) * scale <= FILL * window_rows and text not in asked
     }
+
+    def pages(rows: set[int]) -> int:
+        return math.ceil(max(1.0, len(rows) * scale) / limit)
+
+    return sorted(_greedy_cover(fitting, set(targets), pages))
+
+
+def _containing(low: str, fields: tuple[str, ...], sample: list[Row]) -> dict[str, set[int]]:
+    """Every substring of the sample's fields, up to MAX_SUBSTRING long, that contains `low` and
+    is longer: the rows (by index) each appears in."""
+    candidates: dict[str, set[int]] = {}
+    for index, row in enumerate(sample):
+        for name in fields:
+            text = str(row.get(name) or "").lower()
+            for start in range(len(text)):
+                found = text.find(low, start)  # the first `low` from here ends the shortest
+                if found < 0:
+                    break
+                shortest = max(start + len(low) + 1, found + len(low))
+                for end in range(shortest, min(len(text), start + MAX_SUBSTRING) + 1):
+                    candidates.setdefault(text[start:end], set()).add(index)
+    return candidates
+
+
+def _greedy_cover(
+    candidates: dict[str, set[int]], uncovered: set[int], pages: Callable[[set[int]], int]
+) -> list[str]:
+    """Greedy cover of `uncovered`: each round the text covering most rows per page (then the
+    shortest, then the last in order). Lazily: a text's cover only shrinks as rows are covered,
+    so its score from an earlier round bounds its score now, and only texts that reach the top
+    are scored again; the choices are those of scoring every text each round."""
+    rank = {text: order for order, text in enumerate(sorted(candidates))}
+
+    def key(text: str) -> tuple[float, int, int]:
+        rows = candidates[text]
+        return (-len(rows & uncovered) / pages(rows), len(text), -rank[text])
+
+    heap = [(key(text), text) for text in candidates]
+    heapq.heapify(heap)
     chosen: list[str] = []
-    uncovered = set(targets)
-    while uncovered and fitting:
-        text, rows = max(
-            fitting.items(),
-            key=lambda item: (
-                len(item[1] & uncovered) / math.ceil(max(1.0, len(item[1]) * scale) / limit),
-                -len(item[0]),
-                item[0],
-            ),
-        )
-        if not rows & uncovered:
-            break
+    while uncovered and heap:
+        scored, text = heapq.heappop(heap)
+        now = key(text)
+        if not now[0]:
+            continue  # it covers nothing left: never chosen
+        if now != scored:
+            heapq.heappush(heap, (now, text))
+            continue
         chosen.append(text)
-        uncovered -= rows
-        del fitting[text]
-    return sorted(chosen)
+        uncovered -= candidates[text]
+    return chosen
 
 
 def _add(total: PagingReport, part: PagingReport, first: bool) -> None:

@@ -185,3 +185,45 @@ def test_data_the_parts_fit_arrives_whole_with_few_requests(
     assert set(yielded) == {row["id"] for row in api.rows}
     assert report.unreachable == 0 and report.unreachable_exact
     assert api.fetches <= 3 * math.ceil(len(rows) / LIMIT) + report.queries
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    covers=st.dictionaries(
+        st.text("abc", min_size=1, max_size=4), st.sets(st.integers(0, 30), max_size=12)
+    ),
+    targets=st.sets(st.integers(0, 30)),
+    per_page=st.integers(1, 5),
+)
+def test_the_greedy_cover_chooses_as_scoring_every_text_each_round_would(
+    covers: dict[str, set[int]], targets: set[int], per_page: int
+) -> None:
+    def pages(rows: set[int]) -> int:
+        return math.ceil(max(1, len(rows)) / per_page)
+
+    expected: list[str] = []  # each round, every text scored again
+    uncovered, left = set(targets), dict(covers)
+    while uncovered and left:
+        best = max(
+            left,
+            key=lambda text: (len(left[text] & uncovered) / pages(left[text]), -len(text), text),
+        )
+        if not left[best] & uncovered:
+            break
+        expected.append(best)
+        uncovered -= left.pop(best)
+    assert planner._greedy_cover(covers, set(targets), pages) == expected
+
+
+def test_the_sample_holds_the_same_rows_whatever_order_they_came_in() -> None:
+    """Queries walk side by side, so pages answer in any order; refinements are chosen from the
+    sample, so what loads would depend on that order if the sample did."""
+    rows = [{"id": f"row-{n}", "name": str(n)} for n in range(3 * paging.SAMPLE_ROWS)]
+    samples = []
+    for seed in range(3):
+        sample = planner.Sample()
+        for row in random.Random(seed).sample(rows, len(rows)) + rows[:50]:  # and some again
+            sample.offer(row)
+        samples.append([row["id"] for row in sample.rows()])
+    assert samples[0] == samples[1] == samples[2]
+    assert len(set(samples[0])) == paging.SAMPLE_ROWS
