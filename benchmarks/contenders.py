@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -146,10 +147,9 @@ def rest_api(url: str, tokens: list[str], folder: Path, lists: Lists) -> int:
     return rows_loaded(pipeline.last_trace, lists)
 
 
-def floor(url: str, tokens: list[str], folder: Path, lists: Lists) -> int:
-    """Plain requests with 8 threads, one DuckDB read_json per table: the hand-written floor.
-    Accounts and lists one after the other, each list's pages after the first 8 at a time."""
-    import duckdb
+def floor_pages(url: str, tokens: list[str], lists: Lists) -> Iterator[tuple[str, list[Any]]]:
+    """Plain requests with 8 threads: each list's rows, (table, rows) page by page. Accounts and
+    lists one after the other, each list's pages after the first 8 at a time."""
     import requests
 
     session = requests.Session()
@@ -161,20 +161,54 @@ def floor(url: str, tokens: list[str], folder: Path, lists: Lists) -> int:
             url + path, params=params, headers={"X-Auth-Token": token}, timeout=60
         ).json()
 
-    with duckdb.connect(str(folder / "floor.duckdb")) as connection, ThreadPoolExecutor(8) as pool:
+    with ThreadPoolExecutor(8) as pool:
         for table, (path, data, total_key) in lists.items():
-            rows = folder / f"{table}.jsonl"
-            with rows.open("w") as out:
-                for token in tokens:
-                    first = get(token, path, 0)
-                    offsets = range(50, first[total_key], 50)
-                    for page in [first, *pool.map(lambda o: get(token, path, o), offsets)]:  # noqa: B023
-                        out.writelines(json.dumps(row) + "\n" for row in page[data])
+            for token in tokens:
+                first = get(token, path, 0)
+                offsets = range(50, first[total_key], 50)
+                for page in [first, *pool.map(lambda o: get(token, path, o), offsets)]:  # noqa: B023
+                    yield table, page[data]
+
+
+def floor(url: str, tokens: list[str], folder: Path, lists: Lists) -> int:
+    """The hand-written floor: `floor_pages`, then one DuckDB read_json per table."""
+    import duckdb
+
+    files = {table: folder / f"{table}.jsonl" for table in lists}
+    handles = {table: file.open("w") for table, file in files.items()}
+    for table, rows in floor_pages(url, tokens, lists):
+        handles[table].writelines(json.dumps(row) + "\n" for row in rows)
+    for handle in handles.values():
+        handle.close()
+    with duckdb.connect(str(folder / "floor.duckdb")) as connection:
+        for table, file in files.items():
             connection.execute(
-                f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json('{rows}')"
+                f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json('{file}')"
             )
         counts = [connection.execute(f"SELECT count(*) FROM {table}").fetchone() for table in lists]
         return sum(count[0] for count in counts if count is not None)
+
+
+def floor_dlt(url: str, tokens: list[str], folder: Path, lists: Lists) -> int:
+    """The floor's pages through the least a dlt pipeline does: each list one arrow table,
+    replaced in DuckDB (no merge, no history, no views). What dlt itself costs a run."""
+    import dlt
+    import pyarrow as pa
+
+    rows: dict[str, list[Any]] = {table: [] for table in lists}
+    for table, page in floor_pages(url, tokens, lists):
+        rows[table].extend(page)
+    pipeline = dlt.pipeline(
+        "bench_floor_dlt",
+        destination=dlt.destinations.duckdb(str(folder / "floor_dlt.duckdb")),
+        dataset_name="scm",
+        pipelines_dir=str(folder / "p"),
+    )
+    arrow = {table: pa.Table.from_pylist(rows[table]) for table in lists}
+    pipeline.run(
+        [dlt.resource([arrow[table]], name=table, write_disposition="replace") for table in lists]
+    )
+    return rows_loaded(pipeline.last_trace, lists)
 
 
 if __name__ == "__main__":
@@ -188,5 +222,6 @@ if __name__ == "__main__":
         "ours_postgres": partial(ours, destination="postgres"),
         "rest_api": rest_api,
         "floor": floor,
+        "floor_dlt": floor_dlt,
     }[name]
     print(json.dumps({"rows": contender(url, tokens.split(","), Path(folder), json.loads(lists))}))

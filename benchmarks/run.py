@@ -66,8 +66,9 @@ class Case:
 
 # 200,000 rows are 10 accounts of 10,000 + 10,000: the API lists at most 10,000 per account.
 CASES = [
-    Case("20k rows, 0 ms", 10_000, 10_000, 0, ("ours", "rest_api", "floor")),
-    Case("20k rows, 50 ms", 10_000, 10_000, 50, ("ours", "rest_api", "floor")),
+    # floor_dlt: the floor's pages through the least a dlt pipeline does (what dlt costs a run).
+    Case("20k rows, 0 ms", 10_000, 10_000, 0, ("ours", "rest_api", "floor", "floor_dlt")),
+    Case("20k rows, 50 ms", 10_000, 10_000, 50, ("ours", "rest_api", "floor", "floor_dlt")),
     Case(
         "200k rows (10 accounts), 0 ms", 10_000, 10_000, 0, ("ours", "floor", "ours_postgres"), 10
     ),
@@ -300,6 +301,9 @@ def notes(measured: Measured, contender: str) -> str:
         parts.append(f"{measured.ratio_to_floor():.2f}x floor's time")
     if "rest_api" in measured.results:
         parts.append(f"{measured.speedup_over_rest_api():.1f}x faster than rest_api")
+    if "floor_dlt" in measured.results:
+        dlt_costs = measured.results["floor_dlt"].seconds - measured.results["floor"].seconds
+        parts.append(f"dlt alone costs the floor {dlt_costs:.1f} s")
     if measured.case.max_in_flight:
         ours, ideal = measured.results["ours"], measured.ideal_seconds()
         parts.append(
