@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +19,7 @@ import dlt
 import pytest
 
 from scm_source import ScmAccountsFailed, load, scm_source
+from scm_source.body import Watchdog
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
 from tests.conftest import scm_export
 
@@ -378,6 +380,23 @@ def test_a_dripping_body_meets_the_deadline(tmp_path: Path) -> None:
         f"GET {url}/v3/scm/certificates failed after 2 attempts: the whole answer did not arrive"
         " within 1 s"
     )
+
+
+def test_one_watchdog_expires_only_the_answers_still_being_read_at_their_deadline() -> None:
+    """The deadlines of every answer share one thread: those read in time never expire, nor
+    pile up (a run sends thousands), and the one still being read does, once."""
+    watchdog = Watchdog()
+    fired: list[int] = []
+    done = threading.Event()
+    soon = time.monotonic() + 0.05
+    for number in range(1000):
+        watchdog.watch(soon, lambda number=number: fired.append(number)).cancel()
+    late = watchdog.watch(soon, lambda: (fired.append(-1), done.set()))
+    assert done.wait(5)
+    late.cancel()
+    time.sleep(0.1)
+    assert fired == [-1]
+    assert len(watchdog._due) <= 1  # the answers read in time left as the next one came
 
 
 def test_a_body_beyond_the_size_cap_is_refused(tmp_path: Path) -> None:
