@@ -3,7 +3,7 @@ the simulator into DuckDB. Each contender runs in its own process, timed from st
 its peak memory (max RSS) read from the operating system; the simulator runs in a process of its
 own. Prints each measurement, then the issue's targets, each met or missed.
 
-    python -m benchmarks.run                # every case (about 3 minutes)
+    python -m benchmarks.run                # every case (about 13 minutes)
     python -m benchmarks.run --quick        # the 20,000-row cases only
     python -m benchmarks.run --repeat 3     # each contender 3 times: median time, highest peak
     python -m benchmarks.run --case organization   # the cases whose name holds the words
