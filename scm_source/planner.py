@@ -43,6 +43,7 @@ from scm_source.paging import (
     MAX_TOTAL,
     SAMPLE_ROWS,
     FetchPage,
+    Page,
     PagingReport,
     Window,
     walk_pages,
@@ -247,6 +248,7 @@ def walk_list(
                 pending.extend((child, False) for child in children)
                 if again:
                     pending.append((each, True))
+    report.pages = walker.sent  # every request, its page taken or not (all have ended here)
     held, report.unreachable_exact = root.rows_held()
     report.unreachable = max(0, held - len(root.found))
     report.stop_reason = _stop_reason(report)
@@ -298,6 +300,8 @@ class _Walker:
     window: Window
     report: PagingReport
     pages: PagePool
+    # Requests sent: a query stopped early may have pages in flight that it never takes.
+    sent: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def side_by_side(self, node: Node) -> bool:
@@ -324,7 +328,7 @@ class _Walker:
         self, node: Node, part: PagingReport, concurrency: int
     ) -> Generator[list[Row], None, None]:
         return walk_pages(
-            self.fetch_for(node.query),
+            self._counted(self.fetch_for(node.query)),
             self.limit,
             self.mode,
             part,
@@ -333,6 +337,14 @@ class _Walker:
             cut_above=_cut_above(node),
             pages=self.pages,
         )
+
+    def _counted(self, fetch: FetchPage) -> FetchPage:
+        def counted(offset: int) -> Page:
+            with self._lock:
+                self.sent += 1
+            return fetch(offset)
+
+        return counted
 
     def _take(
         self, node: Node, pages: Generator[list[Row], None, None], part: PagingReport
@@ -567,7 +579,6 @@ def _greedy_cover(
 
 def _add(total: PagingReport, part: PagingReport, first: bool) -> None:
     total.queries += 1
-    total.pages += part.pages
     total.rows_received += part.rows_received
     total.offset_mode = part.offset_mode
     if first:
