@@ -72,6 +72,14 @@ def views() -> tuple[View, ...]:
 
 def render_select(view: View, dialect: str, qualify: Qualifier, expiring_within_days: int) -> str:
     """The view's query in `dialect`, with its tables qualified and its placeholders filled."""
+    return _rewritten(view, dialect, qualify, expiring_within_days).sql(
+        dialect=dialect, pretty=True, comments=False
+    )
+
+
+def _rewritten(view: View, dialect: str, qualify: Qualifier, expiring_within_days: int) -> exp.Expr:
+    """The view's query with its tables qualified, its placeholders filled and the functions
+    sqlglot leaves untranslated named as `dialect` has them."""
     known = LOADED_TABLES | {other.name for other in views()}
     ctes = {cte.alias for cte in view.select.find_all(exp.CTE)}
 
@@ -86,7 +94,7 @@ def render_select(view: View, dialect: str, qualify: Qualifier, expiring_within_
             )
         return rewrite_functions(node, dialect)
 
-    return view.select.copy().transform(rewrite).sql(dialect=dialect, pretty=True, comments=False)
+    return view.select.copy().transform(rewrite)
 
 
 def render_create(view: View, dialect: str, qualify: Qualifier, expiring_within_days: int) -> str:
@@ -154,13 +162,10 @@ def view_reader(pipeline: dlt.Pipeline) -> Iterator[ViewSelect]:
         def select(
             view: str, threshold: int, columns: tuple[str, ...], order_by: str
         ) -> list[tuple[Any, ...]]:
-            inner = render_select(by_name[view], dialect, qualify, threshold)
-            outer = (
-                exp.select(*columns)
-                .from_(exp.paren(sqlglot.parse_one(inner, read=dialect)).as_("v"))
-                .order_by(order_by)
-            )
-            return [tuple(row) for row in client.execute_sql(outer.sql(dialect=dialect)) or []]
+            inner = _rewritten(by_name[view], dialect, qualify, threshold)
+            outer = exp.select(*columns).from_(exp.paren(inner).as_("v")).order_by(order_by)
+            sql = outer.sql(dialect=dialect, comments=False)
+            return [tuple(row) for row in client.execute_sql(sql) or []]
 
         yield select
 
