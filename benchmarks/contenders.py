@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 Lists = dict[str, tuple[str, str, str]]
 
@@ -32,7 +32,7 @@ def ours(
     lists: Lists,
     parallel: int = 8,
     destination: str = "duckdb",
-) -> int:
+) -> NoReturn:
     """`scm-export run`, as a user runs it, configured through the environment: this process
     becomes the command (exec), so the time measured is the command's alone; what it loaded is
     read afterwards by `ours_outcome`, in a process of its own. One credential `AK:SK` is an
