@@ -8,28 +8,27 @@ environment variables are used.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, ClassVar, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 import pendulum
-import requests
 from dlt.common.configuration import configspec
 from dlt.common.configuration.specs import CredentialsConfiguration
 from dlt.common.typing import TSecretStrValue
-from requests import PreparedRequest
-from requests.auth import AuthBase
 
 from scm_source import signing
-from scm_source.body import read_body
 from scm_source.errors import ScmApiError, ScmConfigError, ScmResponseError, refuse_redirect
 from scm_source.redaction import register
 from scm_source.retry import RetryPolicy, send_with_retries
 from scm_source.settings import refuse_plain_http, validate_endpoint
+from scm_source.transport import HEADERS, Answer, Request, Transport
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +64,17 @@ class ScmCredentials(CredentialsConfiguration):
     domain_id: Optional[str] = None
 
 
-class ScmAuth(AuthBase):
-    """An auth object that can say which credential it uses (never its value) and, where the
-    credential is renewable, renew it after a 401."""
+class ScmAuth:
+    """Adds a credential to each request (each attempt); can say which credential it uses
+    (never its value) and, where the credential is renewable, renew it after a 401."""
+
+    def __call__(self, request: Request) -> Request:
+        raise NotImplementedError
 
     def describe(self) -> str:
         raise NotImplementedError
 
-    def renew(self, refused: requests.Response) -> bool:
+    def renew(self, refused: Answer) -> bool:
         """After a 401 to `refused`: True when a retry with a renewed credential may pass."""
         return False
 
@@ -97,9 +99,8 @@ class TokenAuth(ScmAuth):
     def identity(self) -> str:
         return self._token
 
-    def __call__(self, request: PreparedRequest) -> PreparedRequest:
-        request.headers["X-Auth-Token"] = self._token
-        return request
+    def __call__(self, request: Request) -> Request:
+        return replace(request, headers={**request.headers, "X-Auth-Token": self._token})
 
 
 class RenewedAuth(ScmAuth):
@@ -118,7 +119,7 @@ class RenewedAuth(ScmAuth):
         self._current: ScmAuth | None = None
         self._renew_at = 0.0
 
-    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+    def __call__(self, request: Request) -> Request:
         with self._lock:
             if self._current is None or time.monotonic() >= self._renew_at:
                 self._fetch()
@@ -126,7 +127,7 @@ class RenewedAuth(ScmAuth):
         assert current is not None  # _fetch sets it or raises
         return current(request)
 
-    def renew(self, refused: requests.Response) -> bool:
+    def renew(self, refused: Answer) -> bool:
         with self._lock:
             # Several requests in flight may come back 401 on one credential: fetch once.
             if refused.request.headers.get(self.SENT_IN) == self._sent_value():
@@ -143,13 +144,13 @@ class RenewedAuth(ScmAuth):
         """How the POST itself authenticates (None: its body does)."""
         return None
 
-    def _read(self, response: requests.Response) -> tuple[ScmAuth, Any]:
+    def _read(self, response: Answer) -> tuple[ScmAuth, Any]:
         """The credential in a 201 answer, and its `expires_at` as the answer gives it."""
         raise NotImplementedError
 
     def _fetch(self) -> None:
         response = post_json(self._url, self._body(), self._retry, self._verify, self._caller())
-        if response.status_code != 201:
+        if response.status != 201:
             raise ScmApiError.from_response(response, self.describe(), self.HINTS)
         current, expires_at = self._read(response)
         try:
@@ -200,7 +201,7 @@ class PasswordAuth(RenewedAuth):
             }
         }
 
-    def _read(self, response: requests.Response) -> tuple[ScmAuth, Any]:
+    def _read(self, response: Answer) -> tuple[ScmAuth, Any]:
         token = response.headers.get("X-Subject-Token")
         if not token:
             raise ScmResponseError(f"POST {self._url}: answer has no X-Subject-Token header")
@@ -250,7 +251,7 @@ class AgencyAuth(RenewedAuth):
         }
         return {"auth": {"identity": {"methods": ["assume_role"], "assume_role": role}}}
 
-    def _read(self, response: requests.Response) -> tuple[ScmAuth, Any]:
+    def _read(self, response: Answer) -> tuple[ScmAuth, Any]:
         fields = {
             name: _field(response, self._url, "credential", name)
             for name in ("access", "secret", "securitytoken", "expires_at")
@@ -265,7 +266,7 @@ class AgencyAuth(RenewedAuth):
         return keys, fields["expires_at"]
 
 
-def _field(response: requests.Response, url: str, *path: str) -> Any:
+def _field(response: Answer, url: str, *path: str) -> Any:
     """A value nested in a JSON answer, or one line saying it is missing."""
     try:
         value: Any = response.json()
@@ -284,24 +285,20 @@ def post_json(
     retry: RetryPolicy,
     verify: str | bool,
     auth: ScmAuth | None = None,
-) -> requests.Response:
+) -> Answer:
     """One POST to IAM with retries; never follows a redirect (it would carry the body)."""
+    transport = Transport(url, verify, connections=1)
+    headers = {**HEADERS, "Content-Type": "application/json"}
+    unsigned = Request("POST", url, headers, json.dumps(body).encode())
 
-    def post() -> requests.Response:
-        started = time.monotonic()
-        timeout = retry.request_timeout_seconds
-        response = requests.post(
-            url,
-            json=body,
-            auth=auth,
-            timeout=timeout,
-            verify=verify,
-            allow_redirects=False,
-            stream=True,
-        )
-        return read_body(response, started, timeout)
+    def post() -> Answer:
+        request = auth(unsigned) if auth else unsigned  # each attempt signed anew
+        return transport.send(request, retry.request_timeout_seconds)
 
-    response = send_with_retries(post, retry, f"POST {url}")
+    try:
+        response = send_with_retries(post, retry, f"POST {url}")
+    finally:
+        transport.close()
     refuse_redirect(response)
     return response
 
@@ -329,33 +326,31 @@ class AccessKeyAuth(ScmAuth):
     def identity(self) -> str | None:
         return self._security_token
 
-    def __call__(self, request: PreparedRequest) -> PreparedRequest:
-        parts = urlsplit(request.url or "")
+    def __call__(self, request: Request) -> Request:
+        parts = urlsplit(request.url)
         # Send the query exactly as it is signed (%20, not "+"), as the SDK does.
         pairs = parse_qsl(parts.query, keep_blank_values=True)
         query = signing.canonical_query(pairs)
-        request.url = parts._replace(query=query).geturl()
         headers = {"Host": parts.netloc, signing.DATE_HEADER: signing.sdk_date()}
         if self._security_token:
             headers["X-Security-Token"] = self._security_token
         if self._domain_id:
             headers["X-Domain-Id"] = self._domain_id
-        request.headers.update(headers)
         lower = {name.lower(): value for name, value in headers.items()}
         signed_headers = sorted(lower)
-        # requests' prepared body: str, bytes, or None for a GET (never a stream here).
-        body = request.body.encode() if isinstance(request.body, str) else request.body or b""
-        if not isinstance(body, bytes):
-            raise TypeError("signed requests carry their body in memory")
         canonical = signing.canonical_request(
-            request.method or "GET", parts.path, pairs, lower, signed_headers, body
+            request.method, parts.path, pairs, lower, signed_headers, request.body
         )
-        request.headers["Authorization"] = signing.authorization(
+        headers["Authorization"] = signing.authorization(
             self._access_key,
             signed_headers,
             signing.signature(self._secret_key, headers[signing.DATE_HEADER], canonical),
         )
-        return request
+        return replace(
+            request,
+            url=parts._replace(query=query).geturl(),
+            headers={**request.headers, **headers},
+        )
 
 
 def make_auth(

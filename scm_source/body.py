@@ -1,4 +1,4 @@
-"""Reading an answer's body within a deadline and a size: requests' read timeout restarts with
+"""Reading an answer's body within a deadline and a size: a socket's read timeout restarts with
 every byte, so a server that drips its body would hold a run forever, and one that sends a
 gigabyte would fill memory. A page of 50 objects is well under a megabyte."""
 
@@ -12,10 +12,10 @@ import threading
 import time
 from collections.abc import Callable
 
-import requests
+from urllib3 import BaseHTTPResponse
 from urllib3.exceptions import HTTPError
 
-from scm_source.errors import ScmResponseError
+from scm_source.errors import ExchangeFailed, ScmResponseError
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
@@ -73,12 +73,11 @@ DEADLINES = Watchdog()
 
 
 def read_body(
-    response: requests.Response, started: float, seconds: float, limit: int = MAX_BODY_BYTES
-) -> requests.Response:
-    """Reads a streamed response's body, at most `limit` bytes, by `started + seconds`
-    (monotonic): past the deadline its socket is shut, and the read fails as a timeout."""
-    connection = getattr(response.raw, "connection", None)
-    sock = getattr(connection, "sock", None)
+    response: BaseHTTPResponse, what: str, started: float, seconds: float, limit: int
+) -> bytes:
+    """A streamed answer's body, at most `limit` bytes, by `started + seconds` (monotonic): past
+    that, its socket is shut and the read fails as a timeout. `what` names the request."""
+    sock = getattr(getattr(response, "connection", None), "sock", None)
     expired = threading.Event()
 
     def expire() -> None:
@@ -89,28 +88,28 @@ def read_body(
 
     watch = DEADLINES.watch(started + seconds, expire)
     try:
-        body = response.raw.read(limit + 1, decode_content=True)
-    except HTTPError as error:  # urllib3's own, raised past requests' translation
+        body = response.read(limit + 1, decode_content=True)
+    except (HTTPError, OSError) as error:
+        response.close()
         raise (
-            _timeout(response, seconds)
+            _timeout(seconds)
             if expired.is_set()
-            else requests.ConnectionError(f"the answer broke off: {error}")
+            else ExchangeFailed(f"the answer broke off: {error}")
         ) from None
     finally:
         watch.cancel()
     if expired.is_set():
-        raise _timeout(response, seconds)
+        response.close()
+        raise _timeout(seconds)
     if len(body) > limit:
         response.close()
         raise ScmResponseError(
-            f"{response.request.method} {str(response.url).split('?')[0]} answered more than"
-            f" {limit // (1024 * 1024)} MB: far beyond any page the API documents"
+            f"{what} answered more than {limit // (1024 * 1024)} MB: far beyond any page the API"
+            " documents"
         )
-    response.raw.release_conn()  # read to its end: the connection can serve the next request
-    response._content = body
-    return response
+    response.release_conn()  # read to its end: the connection can serve the next request
+    return body
 
 
-def _timeout(response: requests.Response, seconds: float) -> requests.Timeout:
-    response.close()
-    return requests.Timeout(f"the whole answer did not arrive within {seconds:g} s")
+def _timeout(seconds: float) -> ExchangeFailed:
+    return ExchangeFailed(f"the whole answer did not arrive within {seconds:g} s")

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, urlencode
 
-import requests
-from requests.adapters import HTTPAdapter
-from requests.utils import get_environ_proxies
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
 from scm_source.auth import ScmAuth
-from scm_source.body import read_body
 from scm_source.concurrency import AdaptiveLimit, LearnedLevel
 from scm_source.errors import ScmApiError, ScmResponseError, refuse_redirect
 from scm_source.retry import RetryPolicy, send_with_retries
+from scm_source.transport import Answer, Request, Transport
 
 OVERSHOOT_RESENDS = 3  # times a request refused for the limit's overshoot is sent again at once
 
@@ -40,46 +37,30 @@ class ScmClient:
         self.endpoint = endpoint
         self._auth = auth
         self._retry = retry
-        self._verify = verify
         self.in_flight = AdaptiveLimit(max_concurrency, learned=learned)
         # Shared by every account's client: the process's bound on connections in use.
         self._connections = connections or threading.Semaphore(max_concurrency)
-        self._adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_concurrency)
-        self._local = threading.local()
-        self._proxies = get_environ_proxies(endpoint)  # honours NO_PROXY for this endpoint
+        self._transport = Transport(endpoint, verify, max_concurrency)
         self.retries: Counter[str] = Counter()  # by path: the sync log's count per list
         self._retries_lock = threading.Lock()
-
-    @property
-    def _session(self) -> requests.Session:
-        """One per thread. The environment's proxies are read once here: left to requests, every
-        request walks `os.environ` again, a tenth of the CPU a page costs."""
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.trust_env = False
-            session.proxies = self._proxies
-            session.mount("http://", self._adapter)
-            session.mount("https://", self._adapter)
-        return session
 
     def close(self) -> None:
         """Closes the idle keep-alive connections: a finished account must not hold descriptors
         while the next ones load. Requests still in flight finish; later ones reconnect."""
-        self._adapter.close()
+        self._transport.close()
 
     def get_json(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
         response = self._get(path, params)
-        if response.status_code == 401 and self._auth.renew(response):  # once: it may have expired
+        if response.status == 401 and self._auth.renew(response):  # once: it may have expired
             response = self._get(path, params)
         refuse_redirect(response)
-        if response.status_code >= 400:
+        if response.status >= 400:
             raise ScmApiError.from_response(response, self._auth.describe())
         try:
             body = response.json()
         except ValueError:
             raise ScmResponseError(
-                f"GET {path} ({_describe_params(params)}) answered HTTP {response.status_code}"
+                f"GET {path} ({_describe_params(params)}) answered HTTP {response.status}"
                 f" with a body that is not JSON (Content-Type"
                 f" {response.headers.get('Content-Type', '-')}, starting"
                 f" {response.text[:60]!r}); is `endpoint` pointing at a proxy?"
@@ -91,38 +72,29 @@ class ScmClient:
             )
         return body
 
-    def _get(self, path: str, params: Mapping[str, str]) -> requests.Response:
+    def _get(self, path: str, params: Mapping[str, str]) -> Answer:
         url = self.endpoint + path
+        query = f"{url}?{urlencode(params, quote_via=quote)}" if params else url
 
         def count_retry() -> None:
             with self._retries_lock:
                 self.retries[path] += 1
 
-        def send() -> requests.Response:
+        def send() -> Answer:
             """A 429 the in-flight limit has already corrected for is sent again at once (a
             few times at most); any other answer goes to the retry policy."""
             for _ in range(OVERSHOOT_RESENDS):
                 response, overshot = send_once()
                 if not overshot:
                     return response
-                response.close()
                 count_retry()
             return send_once()[0]
 
-        def send_once() -> tuple[requests.Response, bool]:
+        def send_once() -> tuple[Answer, bool]:
             with self.in_flight.slot() as report, self._connections:
-                started = time.monotonic()
-                response = self._session.get(
-                    url,
-                    params=params,
-                    auth=self._auth,
-                    timeout=self._retry.request_timeout_seconds,
-                    verify=self._verify,
-                    allow_redirects=False,
-                    stream=True,  # read by read_body: within a deadline and a size
-                )
-                read_body(response, started, self._retry.request_timeout_seconds)
-                throttled = response.status_code == 429
+                request = self._auth(Request("GET", query))  # each attempt signed anew
+                response = self._transport.send(request, self._retry.request_timeout_seconds)
+                throttled = response.status == 429
                 return response, report(throttled, _retry_after(response) if throttled else None)
 
         return send_with_retries(send, self._retry, f"GET {url}", count_retry)
@@ -132,7 +104,7 @@ def _describe_params(params: Mapping[str, str]) -> str:
     return "&".join(f"{key}={value}" for key, value in params.items()) or "no parameters"
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _retry_after(response: Answer) -> float | None:
     """Seconds the answer asks to wait (a number or an HTTP date), if it says."""
     header = response.headers.get("Retry-After")
     try:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from requests import Response
-
 from scm_source.redaction import redact
+
+if TYPE_CHECKING:
+    from scm_source.transport import Answer
 
 
 class ScmError(Exception):
@@ -17,6 +18,16 @@ class ScmError(Exception):
 
     def __init__(self, *args: object) -> None:
         super().__init__(*(redact(arg) if isinstance(arg, str) else arg for arg in args))
+
+
+class ExchangeFailed(Exception):
+    """An HTTP exchange that did not complete (a connection refused or dropped, an answer cut
+    short or late, TLS refused); retried when `retryable`, and once attempts run out its
+    message becomes an ScmError's."""
+
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class ScmConfigError(ScmError):
@@ -70,7 +81,7 @@ class ScmApiError(ScmError):
 
     @classmethod
     def from_response(
-        cls, response: Response, credential: str, hints: Mapping[int, str] | None = None
+        cls, response: Answer, credential: str, hints: Mapping[int, str] | None = None
     ) -> ScmApiError:
         """Reads SCM's `{"error_code", "error_msg"}` and IAM's `{"error": {"code", "message"}}`;
         `hints` says what to do about a status where the API called tells more than SCM's."""
@@ -84,14 +95,14 @@ class ScmApiError(ScmError):
         nested: dict[str, Any] = error if isinstance(error, dict) else {}
         method, endpoint = _request_of(response)
         return cls(
-            status=response.status_code,
+            status=response.status,
             endpoint=endpoint,
             error_code=body.get("error_code") or nested.get("code"),
             error_msg=body.get("error_msg") or nested.get("message"),
             request_id=body.get("request_id") or response.headers.get("X-Request-Id"),
             credential=credential,
             method=method,
-            hint=(hints or {}).get(response.status_code),
+            hint=(hints or {}).get(response.status),
         )
 
     def _describe(self) -> str:
@@ -111,22 +122,21 @@ _STATUS_HINTS = {
 }
 
 
-def _request_of(response: Response) -> tuple[str, str]:
+def _request_of(response: Answer) -> tuple[str, str]:
     """The method and URL (without its query) a response answers."""
-    request = response.request
-    url = str(request.url) if request else str(response.url)
-    return (request.method if request else None) or "GET", url.split("?")[0]
+    return response.request.method, response.request.url.split("?")[0]
 
 
-def refuse_redirect(response: Response) -> None:
-    """Redirects are never followed: requests would carry X-Auth-Token, X-Security-Token and
-    X-Domain-Id (it strips only Authorization) and a re-POSTed password to the new host."""
-    if 300 <= response.status_code < 400:
+def refuse_redirect(response: Answer) -> None:
+    """Redirects are never followed: a client that follows them carries X-Auth-Token,
+    X-Security-Token and X-Domain-Id (requests strips only Authorization) and a re-POSTed
+    password to the new host."""
+    if 300 <= response.status < 400:
         method, url = _request_of(response)
         location = urljoin(url, response.headers.get("Location", ""))
         target = urlsplit(location).netloc or "no Location"
         raise ScmResponseError(
-            f"{method} {url} answered HTTP {response.status_code} redirecting to {target}: not"
+            f"{method} {url} answered HTTP {response.status} redirecting to {target}: not"
             " followed, so that credentials stay with the configured host; set the endpoint to"
             " the URL that answers without a redirect"
         )

@@ -11,7 +11,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import requests
 from dlt.sources.helpers.requests.retry import wait_exponential_retry_after
 from tenacity import (
     RetryCallState,
@@ -23,17 +22,13 @@ from tenacity import (
     wait_random,
 )
 
-from scm_source.errors import ScmConfigError, ScmError
+from scm_source.errors import ExchangeFailed, ScmConfigError, ScmError
 from scm_source.redaction import redact
+from scm_source.transport import Answer
 
 logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-RETRY_EXCEPTIONS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-)
 
 
 @dataclass(frozen=True)
@@ -70,21 +65,30 @@ class RetryPolicy:
 
 def _transient(error: BaseException) -> bool:
     """Dropped connections and timeouts may pass; a certificate that fails verification won't."""
-    return isinstance(error, RETRY_EXCEPTIONS) and not isinstance(
-        error, requests.exceptions.SSLError
-    )
+    return isinstance(error, ExchangeFailed) and error.retryable
+
+
+class _WaitRetryAfter(wait_exponential_retry_after):
+    """dlt's backoff that honours Retry-After, reading it from our answers (dlt's reads only
+    requests' responses)."""
+
+    def _get_retry_after(self, retry_state: RetryCallState) -> float | None:
+        outcome = retry_state.outcome
+        answer = None if outcome is None or outcome.failed else outcome.result()
+        header = answer.headers.get("Retry-After") if isinstance(answer, Answer) else None
+        return self._parse_retry_after(header) if header else None
 
 
 def send_with_retries(
-    send: Callable[[], requests.Response],
+    send: Callable[[], Answer],
     policy: RetryPolicy,
     what: str,
     on_retry: Callable[[], None] | None = None,
-) -> requests.Response:
+) -> Answer:
     """The last response once it is not retryable or attempts run out; `what` names the request
     in log lines and errors (method and URL, never a credential); `on_retry` counts retries."""
 
-    def give_up(state: RetryCallState) -> requests.Response:
+    def give_up(state: RetryCallState) -> Answer:
         outcome = state.outcome
         assert outcome is not None
         if outcome.failed:
@@ -99,7 +103,7 @@ def send_with_retries(
         reason = (
             type(outcome.exception()).__name__
             if outcome.failed
-            else f"HTTP {outcome.result().status_code}"
+            else f"HTTP {outcome.result().status}"
         )
         delay = state.next_action.sleep if state.next_action else 0.0
         if on_retry is not None:
@@ -113,11 +117,9 @@ def send_with_retries(
         )
 
     retrying = Retrying(
-        retry=retry_if_result(lambda response: response.status_code in RETRY_STATUSES)
+        retry=retry_if_result(lambda answer: answer.status in RETRY_STATUSES)
         | retry_if_exception(_transient),
-        wait=wait_exponential_retry_after(
-            multiplier=policy.backoff_seconds, max=policy.max_backoff_seconds
-        )
+        wait=_WaitRetryAfter(multiplier=policy.backoff_seconds, max=policy.max_backoff_seconds)
         + wait_random(0, policy.backoff_seconds),
         stop=stop_after_attempt(policy.max_attempts) | stop_after_delay(policy.max_retry_seconds),
         before_sleep=log_retry,
@@ -125,5 +127,5 @@ def send_with_retries(
     )
     try:
         return retrying(send)
-    except requests.RequestException as exc:  # one that is not worth retrying (a bad URL, TLS)
+    except ExchangeFailed as exc:  # one that is not worth retrying (TLS refused)
         raise ScmError(f"{what} failed: {exc}") from None

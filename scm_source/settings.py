@@ -305,7 +305,7 @@ class HttpSettings(BaseConfiguration):
         )
 
     def verify(self) -> str | bool:
-        """requests' `verify`: True (the system's CAs) or a CA file; never False."""
+        """What TLS trusts: True (certifi's CAs) or a CA file; never False."""
         if self.ca_bundle is None or self.ca_bundle == "":
             return True
         if not Path(self.ca_bundle).is_file():

@@ -9,7 +9,9 @@ import pytest
 import requests
 
 from scm_source import scm_source
+from scm_source.retry import RetryPolicy, send_with_retries
 from scm_source.simulator import Dataset, Faults, Simulator, SimulatorOptions
+from scm_source.transport import Answer, Request
 from tests.conftest import UNBOUNDED, every_list, load_failure, query, run_load, scm_export
 
 FAST_RETRY = {"http": {"backoff_seconds": 0.01, "max_attempts": 3}}
@@ -133,3 +135,19 @@ def test_cli_reports_an_api_failure_in_one_line_with_exit_1(sim: Simulator, tmp_
     assert len(errors) == 1 and "Traceback" not in result.stderr
     assert "HTTP 401" in errors[0] and "APIG.0301" in errors[0] and "request_id=" in errors[0]
     assert "wrong-token" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(("header", "waits"), [({"Retry-After": "1"}, "1.0"), ({}, "0.0")])
+def test_the_backoff_waits_as_long_as_retry_after_asks(
+    header: dict[str, str], waits: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With no backoff of its own (0 s, no jitter), the only wait is the one the 429 asks for."""
+    request = Request("GET", "http://127.0.0.1:9/v3/scm/certificates")
+    answers = iter([Answer(request, 429, header, b"{}"), Answer(request, 200, {}, b"{}")])
+    policy = RetryPolicy(backoff_seconds=0)
+    with caplog.at_level("WARNING", logger="scm_source.retry"):
+        answer = send_with_retries(lambda: next(answers), policy, "GET certificates")
+    assert answer.status == 200
+    assert [record.getMessage() for record in caplog.records] == [
+        f"retrying GET certificates after HTTP 429 (attempt 1, waiting {waits} s)"
+    ]

@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import dlt
 import pytest
@@ -20,6 +20,7 @@ from scm_source import ScmConfigError, scm_source, signing
 from scm_source.auth import AccessKeyAuth, ScmCredentials, make_auth
 from scm_source.retry import RetryPolicy
 from scm_source.simulator import AccessKey, Dataset, Faults, IamUser, Simulator, SimulatorOptions
+from scm_source.transport import Request
 from tests.conftest import UNBOUNDED, every_list, load_failure, load_source, query, run_load
 
 AK = "HPUAEXAMPLEAK0123456"
@@ -81,10 +82,9 @@ def test_signature_equals_the_official_sdk_signers(
 ) -> None:
     host = "scm.ap-southeast-1.myhuaweicloud.com"
     token = SECURITY_TOKEN if temporary else None
-    ours = requests.Request(
-        "GET", f"https://{host}/v3/scm/certificates", params=[(k, _api_value(v)) for k, v in pairs]
-    ).prepare()
-    AccessKeyAuth(AK, SK, token, DOMAIN_ID)(ours)
+    query = urlencode([(k, _api_value(v)) for k, v in pairs])
+    unsigned = Request("GET", f"https://{host}/v3/scm/certificates?{query}")
+    ours = AccessKeyAuth(AK, SK, token, DOMAIN_ID)(unsigned)
 
     headers = {"X-Sdk-Date": ours.headers["X-Sdk-Date"], "Host": host, "X-Domain-Id": DOMAIN_ID}
     if token:

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
-import requests
 
-from scm_source.auth import AccessKeyAuth
+from scm_source.auth import AccessKeyAuth, ScmAuth
 from scm_source.simulator import (
     AccessKey,
     Dataset,
@@ -22,6 +22,7 @@ from scm_source.simulator import (
     Simulator,
     SimulatorOptions,
 )
+from scm_source.transport import HEADERS, Answer, Request, Transport
 
 AK, SK = "MGMTAK0123456789ABCD", "management-secret-key-0123456789abcdef"
 AGENCY = "SCMReadOnlyAgency"
@@ -55,7 +56,28 @@ def simulator(organization: Organization) -> Iterator[Simulator]:
 MANAGEMENT = AccessKeyAuth(AK, SK, domain_id=MANAGEMENT_ID)
 
 
-def assume(simulator: Simulator, account: Member | str, agency: str = AGENCY) -> requests.Response:
+def send(
+    simulator: Simulator,
+    auth: ScmAuth,
+    path: str,
+    params: Mapping[str, Any] | None = None,
+    body: dict[str, Any] | None = None,
+) -> Answer:
+    """One request signed by our signer, sent by our transport."""
+    url = f"{simulator.url}{path}" + (f"?{urlencode(params)}" if params else "")
+    if body is None:
+        request = Request("GET", url)
+    else:
+        headers = {**HEADERS, "Content-Type": "application/json"}
+        request = Request("POST", url, headers, json.dumps(body).encode())
+    transport = Transport(simulator.url)
+    try:
+        return transport.send(auth(request), timeout=10)
+    finally:
+        transport.close()
+
+
+def assume(simulator: Simulator, account: Member | str, agency: str = AGENCY) -> Answer:
     domain_id = account if isinstance(account, str) else account.id
     body = {
         "auth": {
@@ -65,20 +87,12 @@ def assume(simulator: Simulator, account: Member | str, agency: str = AGENCY) ->
             }
         }
     }
-    return requests.post(
-        f"{simulator.url}/v3.0/OS-CREDENTIAL/securitytokens",
-        data=json.dumps(body),
-        headers={"Content-Type": "application/json"},
-        auth=MANAGEMENT,
-        timeout=10,
-    )
+    return send(simulator, MANAGEMENT, "/v3.0/OS-CREDENTIAL/securitytokens", body=body)
 
 
-def certificates(simulator: Simulator, auth: AccessKeyAuth) -> requests.Response:
+def certificates(simulator: Simulator, auth: AccessKeyAuth) -> Answer:
     params = {"limit": 50, "owned_by_self": "false"}
-    return requests.get(
-        f"{simulator.url}/v3/scm/certificates", params=params, auth=auth, timeout=10
-    )
+    return send(simulator, auth, "/v3/scm/certificates", params)
 
 
 def test_the_accounts_list_pages_by_marker_and_holds_the_management_account(
@@ -87,10 +101,8 @@ def test_the_accounts_list_pages_by_marker_and_holds_the_management_account(
     listed, marker, pages = [], None, 0
     while True:
         params = {"limit": 5, **({"marker": marker} if marker else {})}
-        answer = requests.get(
-            f"{simulator.url}/v1/organizations/accounts", params=params, auth=MANAGEMENT, timeout=10
-        )
-        assert answer.status_code == 200
+        answer = send(simulator, MANAGEMENT, "/v1/organizations/accounts", params)
+        assert answer.status == 200
         body = answer.json()
         assert body["page_info"]["current_count"] == len(body["accounts"]) <= 5
         listed += body["accounts"]
@@ -102,26 +114,21 @@ def test_the_accounts_list_pages_by_marker_and_holds_the_management_account(
     assert [a["id"] for a in listed] == [MANAGEMENT_ID, *(m.id for m in MEMBERS)]
     assert {a["id"]: a["status"] for a in listed}[MEMBERS[10].id] == "suspended"
     assert set(listed[0]) == {"id", "urn", "join_method", "status", "joined_at", "name"}
-    bad = requests.get(
-        f"{simulator.url}/v1/organizations/accounts",
-        params={"limit": 0},
-        auth=MANAGEMENT,
-        timeout=10,
-    )
-    assert bad.status_code == 400
+    bad = send(simulator, MANAGEMENT, "/v1/organizations/accounts", {"limit": 0})
+    assert bad.status == 400
 
 
 def test_assume_role_gives_keys_that_read_the_members_own_inventory(simulator: Simulator) -> None:
     target = MEMBERS[3]
     answer = assume(simulator, target)
-    assert answer.status_code == 201
+    assert answer.status == 201
     credential = answer.json()["credential"]
     assert set(credential) == {"access", "secret", "securitytoken", "expires_at"}
     keys = AccessKeyAuth(
         credential["access"], credential["secret"], credential["securitytoken"], target.id
     )
     listed = certificates(simulator, keys)
-    assert listed.status_code == 200
+    assert listed.status == 200
     assert listed.json()["total_count"] == len(target.dataset.certificates)
     # The management account's own keys read its own inventory.
     own = certificates(simulator, MANAGEMENT).json()["total_count"]
@@ -130,12 +137,12 @@ def test_assume_role_gives_keys_that_read_the_members_own_inventory(simulator: S
     elsewhere = AccessKeyAuth(
         credential["access"], credential["secret"], credential["securitytoken"], MEMBERS[4].id
     )
-    assert certificates(simulator, elsewhere).status_code == 403
+    assert certificates(simulator, elsewhere).status == 403
     tokenless = AccessKeyAuth(credential["access"], credential["secret"], None, target.id)
-    assert certificates(simulator, tokenless).status_code == 401
+    assert certificates(simulator, tokenless).status == 401
     # A member's keys may not list the organization.
-    listing = requests.get(f"{simulator.url}/v1/organizations/accounts", auth=keys, timeout=10)
-    assert listing.status_code == 403
+    listing = send(simulator, keys, "/v1/organizations/accounts")
+    assert listing.status == 403
 
 
 @pytest.mark.parametrize(
@@ -147,7 +154,7 @@ def test_assume_role_is_refused_without_the_agency(
     simulator: Simulator, account: Member | str, agency: str
 ) -> None:
     answer = assume(simulator, account, agency)
-    assert answer.status_code == 403 and answer.json()["error_code"] == "IAM.0002"
+    assert answer.status == 403 and answer.json()["error_code"] == "IAM.0002"
 
 
 def test_temporary_keys_expire(organization: Organization) -> None:
@@ -159,7 +166,7 @@ def test_temporary_keys_expire(organization: Organization) -> None:
             credential["access"], credential["secret"], credential["securitytoken"], MEMBERS[0].id
         )
         answer = certificates(simulator, keys)
-    assert answer.status_code == 401 and "expires" in answer.json()["error_msg"]
+    assert answer.status == 401 and "expires" in answer.json()["error_msg"]
 
 
 def test_each_member_has_its_own_in_flight_limit(organization: Organization) -> None:
@@ -193,7 +200,7 @@ def test_each_member_has_its_own_in_flight_limit(organization: Organization) -> 
             again = pool.submit(certificates, simulator, keys[0])
             assert simulator.wait_for_received(5, timeout=10)
             release.set()
-            statuses = [first.result().status_code, other.result().status_code]
+            statuses = [first.result().status, other.result().status]
             throttled = again.result()
     assert statuses == [200, 200]
-    assert throttled.status_code == 429 and throttled.json()["error_code"] == "APIG.0308"
+    assert throttled.status == 429 and throttled.json()["error_code"] == "APIG.0308"

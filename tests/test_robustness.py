@@ -3,6 +3,7 @@ docs, a run killed mid-extract, a total that moves, TLS, and a proxy."""
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -263,13 +264,16 @@ def test_the_environments_proxy_carries_every_request_and_no_proxy_is_honoured(
     dataset: Dataset, tmp_path: Path, duckdb_destination: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Nothing answers at the endpoint's host: the rows can only have come through the proxy
-    (the simulator reads the absolute URL a proxy is sent). Excluded by NO_PROXY, it fails."""
+    (the simulator reads the absolute URL a proxy is sent), each with the proxy URL's
+    credentials as Proxy-Authorization. Excluded by NO_PROXY, it fails."""
     endpoint = "http://scm.proxied.localhost"  # a loopback name (RFC 6761): plain http allowed
     with Simulator(dataset) as proxy:
-        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url.replace("://", "://proxy%40user:pr%3Axy@"))
         monkeypatch.setenv("NO_PROXY", "")
         pipeline = run_load(proxy, tmp_path, duckdb_destination, endpoint=endpoint)
         through_proxy = len(proxy.requests)
+        basic = "Basic " + base64.b64encode(b"proxy@user:pr:xy").decode()
+        assert {r.headers.get("proxy-authorization") for r in proxy.requests} == {basic}
         monkeypatch.setenv("NO_PROXY", "proxied.localhost")
         env = {TOKEN_ENV: proxy.token, "SOURCES__SCM_SOURCE__HTTP__MAX_ATTEMPTS": "1"}
         result = scm_export("run", "--endpoint", endpoint, cwd=tmp_path, env=env)

@@ -1,0 +1,120 @@
+"""HTTP exchanges over urllib3's connection pools, the layer requests is built on. We use nothing
+requests adds above it (sessions, cookies, hooks, redirects, its own retries, environment
+lookups), and it cost 0.7 ms of CPU a page, as much as converting the page's rows: a run is
+CPU-bound (benchmarks/run.py), so that was a third of what paging costs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import certifi
+import urllib3
+from requests.utils import get_environ_proxies
+from urllib3.exceptions import HTTPError, SSLError
+
+from scm_source.body import MAX_BODY_BYTES, read_body
+from scm_source.errors import ExchangeFailed
+
+HEADERS = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
+
+
+@dataclass(frozen=True)
+class Request:
+    """What is sent: auth (auth.py) returns it with its credential added."""
+
+    method: str
+    url: str  # absolute, query included
+    headers: Mapping[str, str] = field(default_factory=lambda: dict(HEADERS))
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer read whole: its status, headers and body, and the request it answers."""
+
+    request: Request
+    status: int
+    headers: Mapping[str, str]  # case-insensitive (urllib3's HTTPHeaderDict)
+    body: bytes
+
+    def json(self) -> Any:
+        """The body as JSON; ValueError when it is not. The standard library's, not orjson's:
+        orjson reads a whole number beyond 64 bits as a float, which the rows' checks must see
+        as it was sent (and detecting those costs more than orjson saves)."""
+        return json.loads(self.body)
+
+    @cached_property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+class Transport:
+    """Keep-alive connections to one endpoint (through the environment's proxy, where
+    HTTP(S)_PROXY and NO_PROXY say so), at most `connections` kept; safe to share between
+    threads. Redirects are answers, never followed (errors.refuse_redirect)."""
+
+    def __init__(self, endpoint: str, verify: str | bool = True, connections: int = 32) -> None:
+        tls: dict[str, Any] = {
+            "cert_reqs": "CERT_REQUIRED",
+            "ca_certs": verify if isinstance(verify, str) else certifi.where(),
+        }
+        proxies = get_environ_proxies(endpoint)  # read once: requests read it every request
+        proxy = proxies.get(urlsplit(endpoint).scheme) or proxies.get("all")
+        self._pool: urllib3.PoolManager = (
+            urllib3.ProxyManager(
+                proxy, maxsize=connections, proxy_headers=_proxy_headers(proxy), **tls
+            )
+            if proxy
+            else urllib3.PoolManager(maxsize=connections, **tls)
+        )
+
+    def send(self, request: Request, timeout: float, limit: int = MAX_BODY_BYTES) -> Answer:
+        """One exchange, its body read by `timeout` seconds from now and at most `limit` bytes;
+        ExchangeFailed when it does not complete."""
+        started = time.monotonic()
+        try:
+            response = self._pool.urlopen(
+                request.method,
+                request.url,
+                body=request.body or None,
+                headers=dict(request.headers),
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            )
+        except SSLError as error:  # a certificate that fails verification: not worth a retry
+            raise ExchangeFailed(_reason(error), retryable=False) from None
+        except (HTTPError, OSError) as error:
+            raise ExchangeFailed(_reason(error)) from None
+        what = f"{request.method} {request.url.split('?')[0]}"
+        body = read_body(response, what, started, timeout, limit)
+        return Answer(request, response.status, response.headers, body)
+
+    def close(self) -> None:
+        """Closes the idle connections; an exchange still under way finishes, later ones
+        connect again."""
+        self._pool.clear()
+
+
+def _proxy_headers(proxy: str) -> dict[str, str]:
+    """A proxy's `user:password@`, as Proxy-Authorization (redaction.py keeps it out of
+    messages)."""
+    parts = urlsplit(proxy)
+    if parts.username is None:
+        return {}
+    credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return urllib3.make_headers(proxy_basic_auth=credentials)
+
+
+def _reason(error: BaseException) -> str:
+    """urllib3's message without the connection object's repr it starts with."""
+    text = str(error)
+    head, separator, rest = text.partition(">: ")
+    return rest if separator and head.startswith("<") else text
