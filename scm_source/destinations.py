@@ -33,8 +33,15 @@ class Destination:
 DESTINATIONS: dict[str, Destination] = {
     # dlt's DuckDB factory leaves `supports_transactions` unset, so a merge's DELETE and INSERT
     # commit one by one: a kill between them leaves the snapshot empty. Declared, each merge job
-    # runs in one transaction, as it does on PostgreSQL.
-    "duckdb": Destination("duckdb", "parquet", capabilities={"supports_transactions": True}),
+    # runs in one transaction, as it does on PostgreSQL. Its jobs load one after another: side
+    # by side they share the memory bound (runner.py), and 220,000 rows (an organization of 200
+    # accounts) ran the 128 MB out, each refused job retried; one after another, none is, and
+    # the load takes less time (3.8 s against 4.2 s there).
+    "duckdb": Destination(
+        "duckdb",
+        "parquet",
+        capabilities={"supports_transactions": True, "loader_parallelism_strategy": "sequential"},
+    ),
     "postgres": Destination(
         "postgres",
         "parquet",

@@ -10,8 +10,9 @@ from typing import Any
 
 import dlt
 import pytest
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-from scm_source.simulator import CertificateRecord, Dataset, Simulator
+from scm_source.simulator import CertificateRecord, Dataset, Simulator, SimulatorOptions
 from tests.conftest import Warehouse, every_list, query, run_load, table_rows
 
 CERTIFICATE_TYPES = {
@@ -230,3 +231,36 @@ def test_a_field_the_api_adds_later_lands_as_a_new_column(
     }
     values = query(pipeline, "SELECT DISTINCT key_usage, renewal_count FROM scm.certificates")
     assert values == [{"key_usage": '"digitalSignature"', "renewal_count": "2"}]
+
+
+def test_a_runs_load_jobs_take_duckdbs_memory_one_after_another(tmp_path: Path) -> None:
+    """The snapshot, history and sync log jobs of a run load one after another: side by side they
+    share the DuckDB memory bound, and 20,000 rows under 32 MB (as 220,000 under the shipped
+    128 MB) ran it out, each job retried after a traceback on stderr."""
+    dataset = Dataset.generate(certificates=10_000, csrs=10_000, seed=3)
+    bounded = DuckDbCredentials(
+        str(tmp_path / "bounded.duckdb"),
+        global_config={"memory_limit": "32MB", "preserve_insertion_order": False},
+    )
+    with Simulator(dataset, SimulatorOptions(max_offset=None)) as simulator:
+        pipeline = run_load(
+            simulator,
+            tmp_path,
+            dlt.destinations.duckdb(credentials=bounded),
+            certificates={"owned_by_self": False},
+        )
+    counts = query(
+        pipeline,
+        "SELECT (SELECT COUNT(*) FROM scm.certificates) AS certificates,"
+        " (SELECT COUNT(*) FROM scm.csr_list) AS csrs",
+    )
+    assert counts == [{"certificates": 10_000, "csrs": 10_000}]
+    info = pipeline.last_trace.last_load_info
+    assert info is not None
+    [package] = info.load_packages
+    retried = {
+        job.job_file_info.table_name: job.job_file_info.retry_count
+        for job in package.jobs["completed_jobs"]
+        if job.job_file_info.retry_count
+    }
+    assert retried == {}  # a job DuckDB refused for memory loads again as a retry
