@@ -89,9 +89,19 @@ def ours_outcome(folder: Path, lists: Lists) -> int:
     seconds = (extract.finished_at - extract.started_at).total_seconds()
     print(f"extract_seconds={seconds:.2f}", file=sys.stderr)
     print(f"extract_finished_at={extract.finished_at.timestamp():.3f}", file=sys.stderr)
+    print(f"load_retries={load_retries(trace)}", file=sys.stderr)
     if str(pipeline.state.get("destination_type", "")).endswith("postgres"):
         drop_postgres_dataset(dataset_of(folder))
     return rows_loaded(trace, lists)
+
+
+def load_retries(trace: Any) -> int:
+    """Load jobs the destination refused and dlt ran again (DuckDB out of memory, say): the
+    retry count is in each completed job's file name."""
+    info = trace.last_load_info
+    packages = info.load_packages if info else []
+    jobs = [job for package in packages for job in package.jobs.get("completed_jobs", [])]
+    return sum(job.job_file_info.retry_count for job in jobs)
 
 
 def dataset_of(folder: Path) -> str:

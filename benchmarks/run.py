@@ -118,6 +118,7 @@ class Result:
     extract_peak_mb: float  # sampled, until the extract step finished
     cpu_seconds: float  # the contender's, user and system
     server_cpu_seconds: float  # the simulator's, meanwhile
+    load_retries: int = 0  # load jobs the destination refused and dlt ran again (ours only)
 
     def besides_paging(self) -> float:
         """What the run costs around its paging (the extract step): imports, set-up, normalize,
@@ -225,6 +226,7 @@ def measure(contender: str, server: Server, folder: str) -> Result:
         output, errors = outcome.stdout, outcome.stderr
     extract = re.search(r"extract_seconds=([0-9.]+)", errors)
     extract_end = re.search(r"extract_finished_at=([0-9.]+)", errors)
+    retries = re.search(r"load_retries=([0-9]+)", errors)
     answers = server.ask("stats")
     return Result(
         seconds=seconds,
@@ -238,6 +240,7 @@ def measure(contender: str, server: Server, folder: str) -> Result:
         extract_peak_mb=sampled.peak_mb(float(extract_end.group(1)) if extract_end else None),
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         server_cpu_seconds=answers["cpu_seconds"],
+        load_retries=int(retries.group(1)) if retries else 0,
     )
 
 
@@ -354,6 +357,8 @@ def targets(measured: list[Measured]) -> list[tuple[str, str, bool]]:
                     rerun <= ours.seconds,
                 )
             )
+        retried = sum(result.load_retries for result in case.results.values())
+        checks.append((f"{case.case.name}: no load job retried", f"{retried}", retried == 0))
         if case.case.rows >= 1_000_000 or case.case.bounded or case.case.organization:
             checks.append(
                 (

@@ -24,11 +24,12 @@ logger = logging.getLogger(__name__)
 PIPELINE_NAME = "scm_export"
 DATASET_NAME = "scm"
 # DuckDB takes 80% of the machine's memory unless told; bounded, its merges spill to a temporary
-# folder beyond this. Measured with benchmarks/run.py (peak RSS of the whole run, 2 cores):
-# 64 MB ran out of memory at 1,000,000 rows (50 accounts at the API's cap), also without
-# insertion order; 128 MB without insertion order (which no table here relies on) loads them,
-# peak 549 MB, and 200,000 rows peak at 425 MB; 256 MB: 695 and 570 MB; 1 GB: 828 MB at 200,000.
-DUCKDB_SETTINGS = {"memory_limit": "128MB", "preserve_insertion_order": False}
+# folder beyond this. Measured with benchmarks/run.py (peak RSS of the whole run, 2 cores), with
+# a run's load jobs one after another (destinations.py): 96 MB without insertion order (which no
+# table here relies on) loads 1,000,000 rows (50 accounts at the API's cap) at 644 MB, 200,000
+# rows at 536 MB and an organization of 200 accounts at 333 MB, no job refused; 64 MB runs out
+# of memory at 220,000 rows. 128 MB, the bound while jobs loaded side by side: 365 MB there.
+DUCKDB_SETTINGS = {"memory_limit": "96MB", "preserve_insertion_order": False}
 DUCKDB_FILE_SETTING = "destination.duckdb.credentials"
 POSTGRES_CREDENTIALS_SETTING = "destination.postgres.credentials"
 

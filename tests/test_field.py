@@ -98,7 +98,7 @@ def test_report_of_an_unknown_pipeline_creates_no_file(tmp_path: Path) -> None:
 def test_the_commands_defaults_do_not_depend_on_the_folder(tmp_path: Path) -> None:
     """What .dlt/config.toml used to set only where it was read."""
     credentials = destination("duckdb", "any", tmp_path / "x.duckdb").config_params["credentials"]
-    assert credentials.global_config == {"memory_limit": "128MB", "preserve_insertion_order": False}
+    assert credentials.global_config == {"memory_limit": "96MB", "preserve_insertion_order": False}
     assert credentials.global_config == DUCKDB_SETTINGS
     probe = subprocess.run(
         [
