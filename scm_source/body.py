@@ -72,13 +72,9 @@ class _Watch:
 DEADLINES = Watchdog()
 
 
-def read_body(
-    response: BaseHTTPResponse, what: str, started: float, seconds: float, limit: int
-) -> bytes:
-    """A streamed answer's body, at most `limit` bytes, by `started + seconds` (monotonic): past
-    that, its socket is shut and the read fails as a timeout. `what` names the request."""
-    sock = getattr(getattr(response, "connection", None), "sock", None)
-    expired = threading.Event()
+def shut_at(deadline: float, sock: socket.socket | None, expired: threading.Event) -> _Watch:
+    """Shuts `sock` at `deadline` (monotonic), so that a read blocked on it ends, and sets
+    `expired`; unless the watch returned is cancelled first."""
 
     def expire() -> None:
         expired.set()
@@ -86,21 +82,29 @@ def read_body(
             with contextlib.suppress(OSError):  # already closed: the read ends by itself
                 sock.shutdown(socket.SHUT_RDWR)
 
-    watch = DEADLINES.watch(started + seconds, expire)
+    return DEADLINES.watch(deadline, expire)
+
+
+def read_body(
+    response: BaseHTTPResponse, what: str, started: float, seconds: float, limit: int
+) -> bytes:
+    """A streamed answer's body, at most `limit` bytes, by `started + seconds` (monotonic): past
+    that, its socket is shut and the read fails as a timeout. `what` names the request."""
+    expired = threading.Event()
+    sock = getattr(getattr(response, "connection", None), "sock", None)
+    watch = shut_at(started + seconds, sock, expired)
     try:
         body = response.read(limit + 1, decode_content=True)
     except (HTTPError, OSError) as error:
         response.close()
         raise (
-            _timeout(seconds)
-            if expired.is_set()
-            else ExchangeFailed(f"the answer broke off: {error}")
+            late(seconds) if expired.is_set() else ExchangeFailed(f"the answer broke off: {error}")
         ) from None
     finally:
         watch.cancel()
     if expired.is_set():
         response.close()
-        raise _timeout(seconds)
+        raise late(seconds)
     if len(body) > limit:
         response.close()
         raise ScmResponseError(
@@ -111,5 +115,5 @@ def read_body(
     return body
 
 
-def _timeout(seconds: float) -> ExchangeFailed:
+def late(seconds: float) -> ExchangeFailed:
     return ExchangeFailed(f"the whole answer did not arrive within {seconds:g} s")

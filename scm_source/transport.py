@@ -6,8 +6,10 @@ building arrow cost about 1 ms: a run is bound by Python's CPU (README, Performa
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -16,9 +18,12 @@ from urllib.parse import unquote, urlsplit
 import certifi
 import urllib3
 from requests.utils import get_environ_proxies
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError, SSLError
+from urllib3.response import HTTPResponse
 
-from scm_source.body import MAX_BODY_BYTES, read_body
+from scm_source.body import MAX_BODY_BYTES, late, read_body, shut_at
 from scm_source.errors import ExchangeFailed
 
 HEADERS = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
@@ -73,11 +78,14 @@ class Transport:
             if proxy
             else urllib3.PoolManager(maxsize=connections, **tls)
         )
+        self._pool.pool_classes_by_scheme = {"http": _HttpPool, "https": _HttpsPool}
 
     def send(self, request: Request, timeout: float, limit: int = MAX_BODY_BYTES) -> Answer:
         """One exchange, its body read by `timeout` seconds from now and at most `limit` bytes;
         ExchangeFailed when it does not complete."""
         started = time.monotonic()
+        expired = threading.Event()
+        _EXCHANGE.deadline = (started + timeout, expired)
         try:
             response = self._pool.urlopen(
                 request.method,
@@ -92,7 +100,10 @@ class Transport:
         except SSLError as error:  # a certificate that fails verification: not worth a retry
             raise ExchangeFailed(_reason(error), retryable=False) from None
         except (HTTPError, OSError) as error:
-            raise ExchangeFailed(_reason(error)) from None
+            raise (late(timeout) if expired.is_set() else ExchangeFailed(_reason(error))) from None
+        if expired.is_set():  # its headers cut short at the deadline may look complete
+            response.close()
+            raise late(timeout)
         what = f"{request.method} {request.url.split('?')[0]}"
         body = read_body(response, what, started, timeout, limit)
         return Answer(request, response.status, response.headers, body)
@@ -101,6 +112,43 @@ class Transport:
         """Closes the idle connections; an exchange still under way finishes, later ones
         connect again."""
         self._pool.clear()
+
+
+# The deadline of the exchange this thread is sending, and what tells that it passed.
+_EXCHANGE = threading.local()
+
+
+@contextmanager
+def _headers_by_deadline(connection: HTTPConnection) -> Iterator[None]:
+    """The status line and headers must arrive by the exchange's deadline too: a socket's read
+    timeout restarts with every byte, so a server that drips its headers would hold the request
+    for as long as it likes."""
+    deadline, expired = _EXCHANGE.deadline
+    watch = shut_at(deadline, connection.sock, expired)
+    try:
+        yield
+    finally:
+        watch.cancel()
+
+
+class _HttpConnection(HTTPConnection):
+    def getresponse(self) -> HTTPResponse:  # type: ignore[override]  # as urllib3 declares it
+        with _headers_by_deadline(self):
+            return super().getresponse()
+
+
+class _HttpsConnection(HTTPSConnection):
+    def getresponse(self) -> HTTPResponse:  # type: ignore[override]  # as urllib3 declares it
+        with _headers_by_deadline(self):
+            return super().getresponse()
+
+
+class _HttpPool(HTTPConnectionPool):
+    ConnectionCls = _HttpConnection
+
+
+class _HttpsPool(HTTPSConnectionPool):
+    ConnectionCls = _HttpsConnection
 
 
 def _proxy_headers(proxy: str) -> dict[str, str]:

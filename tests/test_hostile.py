@@ -358,8 +358,34 @@ class _Drip(BaseHTTPRequestHandler):
         """Quiet."""
 
 
-def test_a_dripping_body_meets_the_deadline(tmp_path: Path) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+class _DripHeaders(BaseHTTPRequestHandler):
+    """Answers a status line, then a header line every 0.2 s, for ever (until released)."""
+
+    protocol_version = "HTTP/1.1"
+    requests_seen: ClassVar[list[str]] = []
+    release = threading.Event()
+
+    def do_GET(self) -> None:
+        type(self).requests_seen.append(self.path)
+        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        while not type(self).release.wait(0.2):
+            try:
+                self.wfile.write(b"X-Drip: .\r\n")
+                self.wfile.flush()
+            except OSError:  # the client gave up: the point of the test
+                return
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet."""
+
+
+@pytest.mark.parametrize("drip", [_Drip, _DripHeaders], ids=["body", "headers"])
+def test_a_dripping_answer_meets_the_deadline(
+    tmp_path: Path, drip: type[_Drip] | type[_DripHeaders]
+) -> None:
+    """A socket's read timeout restarts with every byte: without a deadline on the whole answer,
+    headers included, such a server holds the run for as long as it keeps dripping."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), drip)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -372,10 +398,10 @@ def test_a_dripping_body_meets_the_deadline(tmp_path: Path) -> None:
         with pytest.raises(ScmAccountsFailed) as failed:
             load(_pipeline(tmp_path), source.with_resources("certificates"))
     finally:
-        _Drip.release.set()
+        drip.release.set()
         server.shutdown()
         server.server_close()
-    assert len(_Drip.requests_seen) == 2  # each attempt cut at its deadline, then given up
+    assert len(drip.requests_seen) == 2  # each attempt cut at its deadline, then given up
     assert str(failed.value) == (
         f"GET {url}/v3/scm/certificates failed after 2 attempts: the whole answer did not arrive"
         " within 1 s"
