@@ -8,9 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from urllib3.exceptions import InvalidHeader
-from urllib3.util.retry import Retry
-
 from scm_source.auth import ScmAuth
 from scm_source.concurrency import AdaptiveLimit, LearnedLevel
 from scm_source.errors import ScmApiError, ScmResponseError, refuse_redirect
@@ -95,19 +92,10 @@ class ScmClient:
                 request = self._auth(Request("GET", query))  # each attempt signed anew
                 response = self._transport.send(request, self._retry.request_timeout_seconds)
                 throttled = response.status == 429
-                return response, report(throttled, _retry_after(response) if throttled else None)
+                return response, report(throttled, response.retry_after() if throttled else None)
 
         return send_with_retries(send, self._retry, f"GET {url}", count_retry)
 
 
 def _describe_params(params: Mapping[str, str]) -> str:
     return "&".join(f"{key}={value}" for key, value in params.items()) or "no parameters"
-
-
-def _retry_after(response: Answer) -> float | None:
-    """Seconds the answer asks to wait (a number or an HTTP date), if it says."""
-    header = response.headers.get("Retry-After")
-    try:
-        return Retry().parse_retry_after(header) if header else None
-    except InvalidHeader:
-        return None

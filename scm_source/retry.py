@@ -75,8 +75,8 @@ class _WaitRetryAfter(wait_exponential_retry_after):
     def _get_retry_after(self, retry_state: RetryCallState) -> float | None:
         outcome = retry_state.outcome
         answer = None if outcome is None or outcome.failed else outcome.result()
-        header = answer.headers.get("Retry-After") if isinstance(answer, Answer) else None
-        return self._parse_retry_after(header) if header else None
+        seconds = answer.retry_after() if isinstance(answer, Answer) else None
+        return max(self.min, min(self.max, seconds)) if seconds else None
 
 
 def send_with_retries(

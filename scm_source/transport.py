@@ -20,8 +20,9 @@ import urllib3
 from requests.utils import get_environ_proxies
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import HTTPError, SSLError
+from urllib3.exceptions import HTTPError, InvalidHeader, SSLError
 from urllib3.response import HTTPResponse
+from urllib3.util.retry import Retry
 
 from scm_source.body import MAX_BODY_BYTES, late, read_body, shut_at
 from scm_source.errors import ExchangeFailed
@@ -57,6 +58,15 @@ class Answer:
     @cached_property
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
+
+    def retry_after(self) -> float | None:
+        """Seconds the answer asks to wait (Retry-After: a number or an HTTP date), if it says;
+        the in-flight limit (client.py) and the backoff (retry.py) both read it here."""
+        header = self.headers.get("Retry-After")
+        try:
+            return Retry().parse_retry_after(header) if header else None
+        except InvalidHeader:
+            return None
 
 
 class Transport:
