@@ -4,7 +4,6 @@ behind its temporary keys, over real sockets."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +12,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from scm_source.auth import AccessKeyAuth, ScmAuth
+from scm_source.auth import AccessKeyAuth, ScmAuth, post_json
+from scm_source.retry import RetryPolicy
 from scm_source.simulator import (
     AccessKey,
     Dataset,
@@ -22,7 +22,7 @@ from scm_source.simulator import (
     Simulator,
     SimulatorOptions,
 )
-from scm_source.transport import HEADERS, Answer, Request, Transport
+from scm_source.transport import Answer, Request, Transport
 
 AK, SK = "MGMTAK0123456789ABCD", "management-secret-key-0123456789abcdef"
 AGENCY = "SCMReadOnlyAgency"
@@ -57,22 +57,13 @@ MANAGEMENT = AccessKeyAuth(AK, SK, domain_id=MANAGEMENT_ID)
 
 
 def send(
-    simulator: Simulator,
-    auth: ScmAuth,
-    path: str,
-    params: Mapping[str, Any] | None = None,
-    body: dict[str, Any] | None = None,
+    simulator: Simulator, auth: ScmAuth, path: str, params: Mapping[str, Any] | None = None
 ) -> Answer:
-    """One request signed by our signer, sent by our transport."""
+    """One GET signed by our signer, sent by our transport."""
     url = f"{simulator.url}{path}" + (f"?{urlencode(params)}" if params else "")
-    if body is None:
-        request = Request("GET", url)
-    else:
-        headers = {**HEADERS, "Content-Type": "application/json"}
-        request = Request("POST", url, headers, json.dumps(body).encode())
     transport = Transport(simulator.url)
     try:
-        return transport.send(auth(request), timeout=10)
+        return transport.send(auth(Request("GET", url)), timeout=10)
     finally:
         transport.close()
 
@@ -87,7 +78,8 @@ def assume(simulator: Simulator, account: Member | str, agency: str = AGENCY) ->
             }
         }
     }
-    return send(simulator, MANAGEMENT, "/v3.0/OS-CREDENTIAL/securitytokens", body=body)
+    url = f"{simulator.url}/v3.0/OS-CREDENTIAL/securitytokens"
+    return post_json(url, body, RetryPolicy(max_attempts=1), True, MANAGEMENT)
 
 
 def certificates(simulator: Simulator, auth: AccessKeyAuth) -> Answer:
