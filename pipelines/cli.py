@@ -105,7 +105,7 @@ def _report_failure(exc: BaseException) -> int:
 def run_command(args: argparse.Namespace) -> int:
     validate_days(args.expiring_within_days)
     target = _target(args)
-    if args.endpoint and dlt.config.get("sources.scm_source.accounts"):
+    if args.endpoint and dlt.config.get("sources.scm_source.accounts", list):
         raise ScmConfigError(
             "--endpoint sets the endpoint of a single account, but accounts are configured:"
             " set each account's endpoint in [sources.scm_source.<alias>] instead"
@@ -330,11 +330,15 @@ def _accounts_line(entries: list[dict[str, Any]]) -> str:
 
 
 def _unreachable(entry: dict[str, Any]) -> str:
-    """What the sync log says the queries could not reach, if anything."""
+    """What the sync log says the queries could not reach, if anything, and what of the earlier
+    rows the merge therefore keeps instead of retiring."""
     missing = entry.get("rows_unreachable") or 0
     if entry.get("unreachable_exact") is False:
-        return f"; the API's total is at its cap: at least {missing} rows unreachable"
-    return f"; {missing} rows unreachable" if missing else ""
+        said = f"; the API's total is at its cap: at least {missing} rows unreachable"
+    else:
+        said = f"; {missing} rows unreachable" if missing else ""
+    kept = entry.get("kept_unverified") or 0
+    return said + (f"; {kept} earlier rows not reached kept, not retired" if kept else "")
 
 
 def _existing_pipeline(args: argparse.Namespace) -> dlt.Pipeline:

@@ -84,6 +84,15 @@ class PagingReport:
         return not self.total_at_cap
 
     @property
+    def proves_complete(self) -> bool:
+        """Whether every row the API counts arrived, provably: none short, and a total either
+        below the docs' cap (or proven by its parts), or past it and matched (an API that does
+        not cap its totals). A total at the cap alone may hide more rows."""
+        if self.shortfall:
+            return False
+        return self.shortfall_exact or self.rows_unique >= self.total > MAX_TOTAL
+
+    @property
     def total_at_cap(self) -> bool:
         """A total at the docs' cap says only that the query lists that many: more may exist."""
         return self.total >= MAX_TOTAL

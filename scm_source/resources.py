@@ -22,6 +22,7 @@ from scm_source.accounts import Account
 from scm_source.client import ScmClient
 from scm_source.concurrency import AccountSlots, StreamEnd, interleave
 from scm_source.directory import AccountClient
+from scm_source.earlier import NOTHING_EARLIER, Earlier
 from scm_source.errors import ScmError, ScmResponseError
 from scm_source.lists import ScmList
 from scm_source.paging import FetchPage, PagingReport, fetch_page
@@ -30,7 +31,7 @@ from scm_source.rows import Row, stamp, to_arrow
 from scm_source.runs import remember_duckdb_file
 from scm_source.settings import ListSettings
 from scm_source.sync import SyncEntry
-from scm_source.tables import history_hints, snapshot_hints, sync_log_hints
+from scm_source.tables import NONE_LOADED, Loaded, history_hints, snapshot_hints, sync_log_hints
 
 logger = logging.getLogger(__name__)
 
@@ -58,19 +59,22 @@ class ListRun:
 def list_tables(run: ListRun, directory: Callable[[], Sequence[AccountClient]]) -> Iterator[Any]:
     """The resource: every account's rows of one list, and the run in the resource's state.
     `directory` gives the accounts when the run starts (an organization is listed then)."""
-    remember_duckdb_file(dlt.current.pipeline())
-    entries = yield from account_tables(run, directory())
+    pipeline = dlt.current.pipeline()
+    remember_duckdb_file(pipeline)
+    entries = yield from account_tables(run, directory(), Earlier(pipeline))
     dlt.current.resource_state()["last_run"] = {entry.account: entry.state() for entry in entries}
 
 
 def account_tables(
-    run: ListRun, accounts: Sequence[AccountClient]
+    run: ListRun, accounts: Sequence[AccountClient], earlier: Earlier = NOTHING_EARLIER
 ) -> Generator[Any, None, list[SyncEntry]]:
     """Arrow batches bound for the snapshot and the history, then the sync log; returns the
     sync log's entries. Accounts are read `parallel_accounts` at a time, their batches taken
-    as they come."""
+    as they come; `earlier` tells what the warehouse holds of each (the sync log counts what a
+    partial read keeps)."""
     scm_list, filtered = run.scm_list, run.settings.narrows
-    loaded: list[str] = []
+    in_full: list[str] = []
+    in_part: list[str] = []
     entries = [
         SyncEntry(account.alias, scm_list.name, filtered, account.domain_id)
         for account, _ in accounts
@@ -87,7 +91,7 @@ def account_tables(
     ) -> Iterator[pa.Table]:
         try:
             with run.account_slots.hold(index):
-                yield from walk_account(run, account, client, entry)
+                yield from walk_account(run, account, client, entry, earlier)
         finally:
             client.close()  # descriptors stay flat however many accounts follow
 
@@ -95,8 +99,8 @@ def account_tables(
     # short (dlt's add_limit, an interruption), nothing merges. The final scopes come with the
     # last item.
     unscoped = {
-        scm_list.name: snapshot_hints(scm_list, filtered, ()),
-        scm_list.history: history_hints(scm_list, filtered, ()),
+        scm_list.name: snapshot_hints(scm_list, NONE_LOADED),
+        scm_list.history: history_hints(scm_list, NONE_LOADED),
     }
 
     def to_table(item: Any, table: str) -> Any:
@@ -110,9 +114,9 @@ def account_tables(
     held: pa.Table | None = None  # the last item goes once every account has ended
     for item in coalesced(interleaved, ITEM_ROWS):
         if isinstance(item, StreamEnd):
-            account = readers[item.index][1]
+            _, account, _, entry = readers[item.index]
             if item.error is None:
-                loaded.append(account.alias)
+                (in_full if entry.read_in_full else in_part).append(account.alias)
             else:
                 logger.error(
                     "account %s: %s not loaded: %s", account.alias, scm_list.name, item.error
@@ -125,8 +129,9 @@ def account_tables(
     # The last item carries the final scopes; an empty one when no account has rows left, so
     # that the merge still runs and deleted objects go.
     last = held if held is not None else to_arrow([], scm_list.columns)
-    yield _as(last, snapshot_hints(scm_list, filtered, loaded))
-    yield _as(last, history_hints(scm_list, filtered, loaded))
+    loaded = Loaded(tuple(in_full), tuple(in_part))
+    yield _as(last, snapshot_hints(scm_list, loaded))
+    yield _as(last, history_hints(scm_list, loaded))
     yield _as([entry.row() for entry in entries], sync_log_hints())
     return entries
 
@@ -150,7 +155,11 @@ def coalesced(items: Iterable[pa.Table | StreamEnd], rows: int) -> Iterator[pa.T
 
 
 def walk_account(
-    run: ListRun, account: Account, client: ScmClient, entry: SyncEntry
+    run: ListRun,
+    account: Account,
+    client: ScmClient,
+    entry: SyncEntry,
+    earlier: Earlier = NOTHING_EARLIER,
 ) -> Iterator[pa.Table]:
     """One account's list in arrow batches of BATCH_ROWS; `entry` gets what the walk saw, also
     when it fails, and any failure is raised as an ScmError that names the list."""
@@ -202,6 +211,15 @@ def walk_account(
         raise failure from None
     finally:
         entry.finish(report, client.retries[path] - retries, failure)
+    if not entry.filtered:
+        entry.settle(earlier.ids(scm_list.name, account.alias), report.ids)
+    if entry.kept_unverified:
+        logger.warning(
+            "account %s: %s read in part: %d earlier rows not reached are kept, not retired",
+            account.alias,
+            scm_list.name,
+            entry.kept_unverified,
+        )
     logger.info(
         "%s %s: %d rows in %d pages (%s offsets; stopped: %s)",
         account.alias,

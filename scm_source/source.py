@@ -102,6 +102,12 @@ def _directory(
     accounts: list[Any] | None,
 ) -> AccountDirectory:
     """The run's accounts: an organization's, the configured ones, or the source's own."""
+    if isinstance(accounts, list) and not accounts:
+        raise ScmConfigError(
+            "accounts is an empty list: list the aliases of the accounts to read (e.g."
+            ' ["prod"]), or remove the setting to read the source\'s own account'
+            " (sources.scm_source.accounts)"
+        )
     retry, verify = http.retry_policy(), http.verify()
     organization.check()
     reach = Reach(

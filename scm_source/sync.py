@@ -41,6 +41,13 @@ class SyncEntry:
     # query) a lower bound, as `unreachable_exact` says.
     rows_unreachable: int | None = None
     unreachable_exact: bool | None = None
+    # Whether the list was read in full (unfiltered, every row the API counts reached): only
+    # then are the account's earlier rows that it no longer lists retired. Of those earlier rows
+    # not reached, `retired` were retired, `kept_unverified` kept live (a partial read); None
+    # where the warehouse could not tell (a first run) or the run was filtered.
+    read_in_full: bool | None = None
+    retired: int | None = None
+    kept_unverified: int | None = None
     retries: int = 0
     offset_mode: str | None = None
     outcome: str = field(default=LOADED, metadata=REQUIRED)
@@ -67,6 +74,15 @@ class SyncEntry:
             if isinstance(error, ScmApiError):
                 self.http_status, self.error_code = error.status, error.error_code
                 self.request_id = error.request_id
+        else:
+            self.read_in_full = report.proves_complete and not self.filtered
+
+    def settle(self, earlier: set[str] | None, reached: set[str]) -> None:
+        """What the merge does to the account's earlier rows that this read did not reach."""
+        if earlier is None:
+            return
+        missing = len(earlier - reached)
+        self.retired, self.kept_unverified = (missing, 0) if self.read_in_full else (0, missing)
 
     def skip(self, reason: str) -> None:
         """Not read, on purpose (an organization member that is not active): not a failure."""

@@ -1,17 +1,21 @@
 """How each table is written: the snapshot, its history (SCD2) and the sync log.
 
 Rows stream to dlt as their pages arrive, so an account that fails half-way has rows in the
-staging tables. The merge takes only the accounts that loaded in full (dlt's `source_filter`)
-and deletes or closes only what they saw (its `destination_scope`):
-- a full run of an account replaces that account's snapshot rows and closes the versions of its
-  objects that are gone; accounts that failed or were not read are untouched;
-- a filtered run (status, name...) sees part of an inventory, so it only touches the objects it
-  received: it upserts them and closes their old versions when they changed.
+staging tables. The merge takes only the accounts whose walk ended without failing (dlt's
+`source_filter`) and deletes or closes only what it may (its `destination_scope`):
+- an account whose list was read in full (unfiltered, and every row the API counts reached) has
+  its snapshot rows replaced, and the versions of its objects that are gone closed: only then is
+  a row's absence proof that it was deleted;
+- an account read in part (a filter: status, name...; or rows no query reached, at the API's
+  bounds) has only the objects it received touched: they are upserted and their old versions
+  closed when they changed; every other row stays as it was, still live;
+- accounts that failed or were not read are untouched.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import dlt
 from dlt.common.schema.typing import TDeleteInsertStrategyDict, TScd2StrategyDict
@@ -37,19 +41,37 @@ def accounts_scope(aliases: Sequence[str]) -> str:
     return "account IN (" + ", ".join(f"'{alias}'" for alias in sorted(aliases)) + ")"
 
 
-def run_scope(filtered: bool, loaded: Sequence[str]) -> str:
-    """What a run may delete or close. Always set: dlt keeps a table's stored scope when a
-    later run's hints leave it out, so a filtered run must name its own."""
-    scope = accounts_scope(loaded)
-    return f"{scope} AND {SEEN_OBJECTS}" if filtered and loaded else scope
+@dataclass(frozen=True)
+class Loaded:
+    """The accounts a merge takes: read in full (their missing rows retire), or in part."""
+
+    in_full: tuple[str, ...] = ()
+    in_part: tuple[str, ...] = ()
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        return (*self.in_full, *self.in_part)
 
 
-def snapshot_hints(scm_list: ScmList, filtered: bool, loaded: Sequence[str]) -> TResourceHints:
+NONE_LOADED = Loaded()
+
+
+def run_scope(loaded: Loaded) -> str:
+    """What a run may delete or close: every row of an account read in full, only the objects
+    received of one read in part. Always set: dlt keeps a table's stored scope when a later
+    run's hints leave it out, so every run names its own."""
+    scopes = [accounts_scope(loaded.in_full)] if loaded.in_full else []
+    if loaded.in_part:
+        scopes.append(f"{accounts_scope(loaded.in_part)} AND {SEEN_OBJECTS}")
+    return " OR ".join(f"({scope})" for scope in scopes) if scopes else accounts_scope(())
+
+
+def snapshot_hints(scm_list: ScmList, loaded: Loaded) -> TResourceHints:
     disposition: TDeleteInsertStrategyDict = {
         "disposition": "merge",
         "strategy": "delete-insert",
-        "source_filter": accounts_scope(loaded),
-        "destination_scope": run_scope(filtered, loaded),
+        "source_filter": accounts_scope(loaded.accounts),
+        "destination_scope": run_scope(loaded),
         "deduplicated": True,  # paging keeps each id once per account: no window to dedup
     }
     return dlt.mark.make_hints(
@@ -60,12 +82,12 @@ def snapshot_hints(scm_list: ScmList, filtered: bool, loaded: Sequence[str]) -> 
     )
 
 
-def history_hints(scm_list: ScmList, filtered: bool, loaded: Sequence[str]) -> TResourceHints:
+def history_hints(scm_list: ScmList, loaded: Loaded) -> TResourceHints:
     disposition: TScd2StrategyDict = {
         "disposition": "merge",
         "strategy": "scd2",
-        "source_filter": accounts_scope(loaded),
-        "destination_scope": run_scope(filtered, loaded),
+        "source_filter": accounts_scope(loaded.accounts),
+        "destination_scope": run_scope(loaded),
         "row_version_column_name": VERSION,
         "validity_column_names": VALIDITY,
     }

@@ -608,3 +608,40 @@ def test_a_total_that_keeps_growing_buys_no_more_than_the_docs_bound(tmp_path: P
         )
         load(pipeline, source)
     assert served["pages"] == 2 * 10_000 // 50 + 2
+
+
+def test_a_run_that_never_reaches_its_total_retires_no_earlier_row(tmp_path: Path) -> None:
+    """The issue's case: `evil` first lists 3 certificates; the next run answers every page with
+    fresh rows and a total that keeps growing. The walk stops at the docs' cap, and the three
+    earlier certificates (maybe among the rows no query reached) stay live, history open."""
+    first = [_certificate(index) for index in range(3)]
+    served = {"run": 1}
+
+    def evil(method: str, path: str, headers: dict[str, str]) -> Answer:
+        if served["run"] == 1:
+            return _listing(first)(method, path, headers)
+        if path.startswith("/v3/scm/csr"):
+            return _json(200, {"csr_list": [], "total": 0})
+        query = dict(part.split("=", 1) for part in path.partition("?")[2].split("&") if part)
+        offset = int(query.get("offset", 0))
+        rows = [_certificate(1_000_000 + offset + i) for i in range(int(query["limit"]))]
+        return _json(200, {"certificates": rows, "total_count": offset + 1_000_000})
+
+    with hostile(evil) as odd:
+        pipeline = _pipeline(tmp_path)
+        source = scm_source(credentials={"auth_token": "t" * 32}, endpoint=odd.url)
+        load(pipeline, source)
+        served["run"] = 2
+        load(pipeline, scm_source(credentials={"auth_token": "t" * 32}, endpoint=odd.url))
+    with pipeline.sql_client() as client:
+        live = client.execute_sql("SELECT id FROM scm.certificates WHERE id < 'scs00000000010'")
+        open_versions = client.execute_sql(
+            "SELECT id FROM scm.certificates_history WHERE valid_to IS NULL AND id < 'scs00000000010'"
+        )
+        [sync] = client.execute_sql(
+            "SELECT read_in_full, retired, kept_unverified, rows FROM scm.sync_log"
+            " WHERE resource = 'certificates' ORDER BY started_at DESC LIMIT 1"
+        )
+    expected = sorted(row["id"] for row in first)
+    assert sorted(row[0] for row in live) == sorted(row[0] for row in open_versions) == expected
+    assert sync[:3] == (False, 0, 3) and sync[3] >= 10_000
