@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scm_source.lists import LISTS
+from scm_source.objects.registry import OBJECTS
 
 ROOT = Path(__file__).resolve().parent.parent
 # What the contenders read, from the registry (they run in processes of their own).
 LISTS_ARGUMENT = json.dumps(
     {
         each.name: [each.endpoint.path, each.endpoint.list_key, each.endpoint.total_key]
-        for each in LISTS
+        for each in OBJECTS
     }
 )
 

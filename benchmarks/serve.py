@@ -15,7 +15,7 @@ import resource
 import sys
 from collections import Counter
 
-from scm_source.paging import DOCS_MAX_OFFSET, MAX_TOTAL
+from scm_source.paging.pages import DOCS_MAX_OFFSET, MAX_TOTAL
 from scm_source.simulator import (
     AccessKey,
     Dataset,

@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import dlt
 import requests
 from dlt.common.runtime.slack import send_slack_message
 
+from scm_source.config.values import is_whole_number
 from scm_source.errors import ScmConfigError, ScmError
-from scm_source.settings import is_whole_number
-from scm_source.sync import FAILED, SKIPPED
-from scm_source.views import ViewSelect, validate_days, view_reader
+from scm_source.extract.sync import FAILED
+from scm_source.warehouse.views import ViewSelect, validate_days, view_reader
+
+from .freshness import sync_flag, when
 
 EXIT_FINDINGS = 3
 DEFAULT_EXPIRING_WITHIN_DAYS = 14
-DEFAULT_MAX_AGE_HOURS = 26  # a daily schedule, with two hours' slack
 
 # The kinds of finding, most urgent first.
 EXPIRED, EXPIRING, SYNC_FAILED, SYNC_STALE, UNPASSED = (
@@ -123,25 +124,6 @@ def _sync_problems(select: ViewSelect, days: int, max_age_hours: int) -> list[Fi
     return found
 
 
-def sync_flag(
-    outcome: str,
-    error: str | None,
-    loaded_at: datetime | None,
-    max_age_hours: int,
-    now: datetime,
-) -> str | None:
-    """Why an account's list needs a look (its last sync failed, or it was not loaded in full
-    for more than `max_age_hours`), or None. A member skipped on purpose needs none."""
-    if outcome == FAILED:
-        first_line = (str(error or "").splitlines() or ["no reason recorded"])[0][:300]
-        return f"last sync failed: {first_line}"
-    oldest = now - timedelta(hours=max_age_hours)
-    if outcome != SKIPPED and (loaded_at is None or utc(loaded_at) < oldest):
-        since = f"since {when(loaded_at)}" if loaded_at else "ever"
-        return f"not loaded in full {since} (more than {max_age_hours} hours)"
-    return None
-
-
 def _unpassed(select: ViewSelect, days: int) -> list[Finding]:
     rows = select("certificates_unpassed", days, ("account", "id", "name", "description"), "name")
     return [
@@ -153,15 +135,6 @@ def _unpassed(select: ViewSelect, days: int) -> list[Finding]:
         )
         for account, identifier, name, description in rows
     ]
-
-
-def utc(moment: datetime) -> datetime:
-    """A warehouse's timestamp as UTC (DuckDB may hand it back without a zone)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def when(moment: datetime) -> str:
-    return utc(moment).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def as_json(found: list[Finding]) -> str:

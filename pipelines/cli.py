@@ -25,18 +25,19 @@ from dlt.common.configuration.providers.toml import TomlProviderReadException
 from rich.console import Console
 
 from scm_source import ScmAccountsFailed, ScmConfigError, ScmError, load, scm_source
-from scm_source.auth import ScmCredentials
-from scm_source.destinations import destination_kind
-from scm_source.lists import LIST_NAMES
-from scm_source.paging import DOCS_MAX_OFFSET, MAX_TOTAL
-from scm_source.runs import last_sync
+from scm_source.auth.credentials import ScmCredentials
+from scm_source.extract.pipeline import destination_kind
+from scm_source.extract.sync import FAILED, LOADED, SKIPPED
+from scm_source.objects.registry import OBJECT_NAMES
+from scm_source.paging.pages import DOCS_MAX_OFFSET, MAX_TOTAL
 from scm_source.simulator import DEFAULT_TOKEN, Dataset, Simulator, SimulatorOptions
-from scm_source.sync import FAILED, LOADED, SKIPPED
-from scm_source.views import DEFAULT_EXPIRING_WITHIN_DAYS, install_views, validate_days
+from scm_source.warehouse.finish import last_sync
+from scm_source.warehouse.views import DEFAULT_EXPIRING_WITHIN_DAYS, install_views, validate_days
 
 from . import check as checks
+from .freshness import DEFAULT_MAX_AGE_HOURS
 from .report import collect, print_text, write_html
-from .runner import (
+from .target import (
     DATASET_NAME,
     DESTINATIONS,
     PIPELINE_NAME,
@@ -364,11 +365,11 @@ def _existing_pipeline(args: argparse.Namespace) -> dlt.Pipeline:
 
 def _resources(value: str) -> list[str]:
     names = [name.strip() for name in value.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(LIST_NAMES))
+    unknown = sorted(set(names) - set(OBJECT_NAMES))
     if unknown or not names:
         raise ScmConfigError(
             f"--resources {value!r}: unknown {', '.join(unknown) or 'empty list'};"
-            f" choose from {', '.join(LIST_NAMES)}"
+            f" choose from {', '.join(OBJECT_NAMES)}"
         )
     return names
 
@@ -388,7 +389,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="load SCM into the destination using dlt config")
     _add_pipeline_arguments(run)
     run.add_argument("--endpoint", help="SCM base URL (default from config)")
-    run.add_argument("--resources", default=",".join(LIST_NAMES), help="comma-separated subset")
+    run.add_argument("--resources", default=",".join(OBJECT_NAMES), help="comma-separated subset")
     _add_threshold_argument(run)
     run.set_defaults(command=run_command)
 
@@ -421,7 +422,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--max-age-hours",
         type=int,
-        default=checks.DEFAULT_MAX_AGE_HOURS,
+        default=DEFAULT_MAX_AGE_HOURS,
         help="flag accounts not loaded in full for longer (default 26)",
     )
     check.add_argument("--json", action="store_true", help="print the findings as JSON")

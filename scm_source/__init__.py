@@ -7,8 +7,8 @@ from scm_source.errors import (
     ScmError,
     ScmResponseError,
 )
-from scm_source.runs import ScmPipelineBusy, finish, load
 from scm_source.source import scm_source
+from scm_source.warehouse.finish import ScmPipelineBusy, finish, load
 
 __all__ = [
     "ScmAccountsFailed",

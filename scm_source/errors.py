@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from typing import Any
 
 from scm_source.redaction import redact
-
-if TYPE_CHECKING:
-    from scm_source.transport import Answer
 
 
 class ScmError(Exception):
@@ -79,32 +74,6 @@ class ScmApiError(ScmError):
         self.method = method
         super().__init__(self._describe())
 
-    @classmethod
-    def from_response(
-        cls, response: Answer, credential: str, hints: Mapping[int, str] | None = None
-    ) -> ScmApiError:
-        """Reads SCM's `{"error_code", "error_msg"}` and IAM's `{"error": {"code", "message"}}`;
-        `hints` says what to do about a status where the API called tells more than SCM's."""
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            body = {"error_msg": f"non-JSON body starting {response.text[:60]!r}"}
-        error = body.get("error")
-        nested: dict[str, Any] = error if isinstance(error, dict) else {}
-        method, endpoint = _request_of(response)
-        return cls(
-            status=response.status,
-            endpoint=endpoint,
-            error_code=body.get("error_code") or nested.get("code"),
-            error_msg=body.get("error_msg") or nested.get("message"),
-            request_id=body.get("request_id") or response.headers.get("X-Request-Id"),
-            credential=credential,
-            method=method,
-            hint=(hints or {}).get(response.status),
-        )
-
     def _describe(self) -> str:
         return (
             f"{self.method} {self.endpoint} answered HTTP {self.status}"
@@ -120,23 +89,3 @@ _STATUS_HINTS = {
     404: ": wrong path; check that `endpoint` is the SCM base URL without a path",
     429: ": still throttled after retrying; run later or lower the request rate",
 }
-
-
-def _request_of(response: Answer) -> tuple[str, str]:
-    """The method and URL (without its query) a response answers."""
-    return response.request.method, response.request.url.split("?")[0]
-
-
-def refuse_redirect(response: Answer) -> None:
-    """Redirects are never followed: a client that follows them carries X-Auth-Token,
-    X-Security-Token and X-Domain-Id (requests strips only Authorization) and a re-POSTed
-    password to the new host."""
-    if 300 <= response.status < 400:
-        method, url = _request_of(response)
-        location = urljoin(url, response.headers.get("Location", ""))
-        target = urlsplit(location).netloc or "no Location"
-        raise ScmResponseError(
-            f"{method} {url} answered HTTP {response.status} redirecting to {target}: not"
-            " followed, so that credentials stay with the configured host; set the endpoint to"
-            " the URL that answers without a redirect"
-        )

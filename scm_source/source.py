@@ -1,6 +1,6 @@
-"""The dlt source: settings in, one resource per list of the registry (lists.py) out. Each
-resource walks the list of every account and fills three tables from the same pages: the snapshot
-(`certificates`, `csr_list`), its history (`certificates_history`, `csr_history`) and the sync log.
+"""The dlt source: settings in, one resource per object of the registry out. Each resource walks
+its object in every account and fills its tables from the same pages: the snapshot, its history
+and the sync log.
 
 Everything is validated when `scm_source(...)` is called, so a bad value fails before the pipeline
 sends a single request.
@@ -15,47 +15,56 @@ from collections.abc import Mapping
 from typing import Any, Optional
 
 import dlt
+from dlt.common.configuration import resolve_configuration
+from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.common.configuration.specs import BaseConfiguration
 from dlt.sources import DltResource
 
-from scm_source.accounts import resolve_accounts
-from scm_source.auth import ScmCredentials, iam_endpoint, make_auth
-from scm_source.concurrency import AccountSlots
-from scm_source.directory import AccountDirectory, Reach
-from scm_source.errors import ScmConfigError
-from scm_source.lists import CERTIFICATES, CSR_LIST, LISTS
-from scm_source.organization import OrganizationSettings
-from scm_source.resources import ListRun, list_tables
-from scm_source.setting_names import check_setting_names
-from scm_source.settings import (
-    DEFAULT_ENDPOINT,
-    CertificateSettings,
-    CsrSettings,
-    HttpSettings,
-    ListSettings,
-    validate_endpoint,
-    whole_number_setting,
+from scm_source.accounts.configured import SOURCE_SECTIONS, resolve_accounts
+from scm_source.accounts.directory import AccountDirectory, ClientFactory
+from scm_source.accounts.organization import OrganizationSettings
+from scm_source.accounts.slots import AccountSlots
+from scm_source.auth.credentials import (
+    AgencyWay,
+    IamReach,
+    ScmCredentials,
+    choose_way,
+    iam_endpoint,
 )
+from scm_source.config.endpoints import DEFAULT_ENDPOINT, refuse_plain_http, validate_endpoint
+from scm_source.config.names import check_setting_names
+from scm_source.config.values import whole_number_setting
+from scm_source.errors import ScmConfigError
+from scm_source.extract.resources import ListRun, list_tables
+from scm_source.http.settings import HttpSettings
+from scm_source.objects.kinds import ListSettings
+from scm_source.objects.registry import OBJECT_NAMES, OBJECTS
 
 
 @dlt.source(name="scm_source", section="scm_source", max_table_nesting=0)
 def scm_source(
     credentials: ScmCredentials = dlt.secrets.value,
     endpoint: str = DEFAULT_ENDPOINT,
-    certificates: CertificateSettings = dlt.config.value,
-    csr_list: CsrSettings = dlt.config.value,
     http: HttpSettings = dlt.config.value,
     organization: OrganizationSettings = dlt.config.value,
     strict: bool = False,
     accounts: Optional[list[Any]] = None,
     max_parallel_accounts: int = 8,
+    **objects: Any,
 ) -> list[DltResource]:
-    """Huawei Cloud SCM certificates and CSRs. `certificates` and `csr_list` are each list's
-    paging and filters (`[sources.scm_source.certificates]`...), `http` how requests are sent;
-    `organization` reads every account of the caller's organization through an agency;
-    `strict` fails an account that gets fewer rows than the API's total; `accounts` lists
-    account aliases configured in sections of their own (see accounts.py), or mappings with
-    `alias`, `credentials` and `endpoint`; `max_parallel_accounts` accounts are read at once."""
+    """Huawei Cloud SCM certificates and CSRs. Each object of the registry takes its settings
+    by its name (`certificates={"status": "ISSUED"}`, or `[sources.scm_source.certificates]`);
+    `http` says how requests are sent; `organization` reads every account of the caller's
+    organization through an agency; `strict` fails an account that gets fewer rows than the
+    API's total; `accounts` lists account aliases configured in sections of their own (see
+    accounts/configured.py), or mappings with `alias`, `credentials` and `endpoint`;
+    `max_parallel_accounts` accounts are read at once."""
+    unknown = sorted(set(objects) - set(OBJECT_NAMES))
+    if unknown:
+        raise ScmConfigError(
+            f"scm_source() got an unknown setting {unknown[0]!r}: the objects' settings are"
+            f" {', '.join(OBJECT_NAMES)}"
+        )
     configured = dlt.config.get("sources.scm_source.accounts", list)
     if any(isinstance(entry, dict) and "credentials" in entry for entry in configured or []):
         raise ScmConfigError(
@@ -70,27 +79,30 @@ def scm_source(
             " the account another alias"
         )
     check_setting_names(SETTING_TREE, aliases)
-    settings: dict[str, ListSettings] = {CERTIFICATES.name: certificates, CSR_LIST.name: csr_list}
-    for name, chosen in settings.items():
-        chosen.check(name)
+    settings = {each.name: _object_settings(each.name, each.settings, objects) for each in OBJECTS}
     parallel_accounts = whole_number_setting("max_parallel_accounts", max_parallel_accounts, 1, 64)
     concurrency = http.concurrency()
     directory = _directory(credentials, endpoint, http, concurrency, organization, accounts)
     slots = AccountSlots(parallel_accounts)
     return [
-        dlt.resource(list_tables, name=scm_list.name, parallelized=True)(
-            ListRun(
-                scm_list,
-                settings[scm_list.name],
-                concurrency,
-                strict,
-                parallel_accounts,
-                slots,
-            ),
+        dlt.resource(list_tables, name=each.name, parallelized=True)(
+            ListRun(each, settings[each.name], concurrency, strict, parallel_accounts, slots),
             directory.accounts,
         )
-        for scm_list in LISTS
+        for each in OBJECTS
     ]
+
+
+def _object_settings(name: str, spec: type[ListSettings], given: Mapping[str, Any]) -> ListSettings:
+    """An object's settings from `[sources.scm_source.<name>]`, explicit values first; checked."""
+    try:
+        settings = resolve_configuration(
+            spec(), sections=(*SOURCE_SECTIONS, name), explicit_value=given.get(name)
+        )
+    except ConfigurationException as error:
+        raise ScmConfigError(f"{name}: {str(error).splitlines()[0]}") from None
+    settings.check(name)
+    return settings
 
 
 def _directory(
@@ -101,22 +113,24 @@ def _directory(
     organization: OrganizationSettings,
     accounts: list[Any] | None,
 ) -> AccountDirectory:
-    """The run's accounts: an organization's, the configured ones, or the source's own."""
+    """The run's accounts, each with its way of authenticating: an organization's, the
+    configured ones, or the source's own."""
     if isinstance(accounts, list) and not accounts:
         raise ScmConfigError(
             "accounts is an empty list: list the aliases of the accounts to read (e.g."
             ' ["prod"]), or remove the setting to read the source\'s own account'
             " (sources.scm_source.accounts)"
         )
-    retry, verify = http.retry_policy(), http.verify()
     organization.check()
-    reach = Reach(
-        retry,
-        verify,
+    factory = ClientFactory(
+        IamReach(
+            http.retry_policy(),
+            http.verify(),
+            iam_endpoint(credentials, os.environ),
+            organization.duration_seconds,
+        ),
         concurrency,
         threading.BoundedSemaphore(http.connections()),
-        iam_endpoint(credentials, os.environ),
-        organization.duration_seconds,
     )
     if organization.enabled:
         if accounts:
@@ -124,14 +138,13 @@ def _directory(
                 "organization.agency_name and accounts are both set: an organization's accounts"
                 " are listed, not configured; keep one (sources.scm_source.accounts)"
             )
-        caller = make_auth(credentials, retry, os.environ, verify)
-        return AccountDirectory.of_organization(
-            reach, caller, organization, validate_endpoint(endpoint)
-        )
-    resolved = resolve_accounts(accounts, credentials, endpoint)
-    agencies = any(account.agency_name for account in resolved)
-    agent = make_auth(credentials, retry, os.environ, verify) if agencies else None
-    return AccountDirectory(reach, resolved, agent, named=bool(accounts))
+        scm = refuse_plain_http(validate_endpoint(endpoint))
+        manager = choose_way(credentials, os.environ)
+        return AccountDirectory.of_organization(factory, manager, organization, scm)
+    resolved = resolve_accounts(accounts, credentials, endpoint, os.environ)
+    agencies = any(isinstance(account.auth, AgencyWay) for account in resolved)
+    agent = choose_way(credentials, os.environ) if agencies else None
+    return AccountDirectory(factory, resolved, agent)
 
 
 def _settings_of(spec: type[BaseConfiguration]) -> dict[str, Any]:
@@ -139,11 +152,15 @@ def _settings_of(spec: type[BaseConfiguration]) -> dict[str, Any]:
 
 
 # Every name under [sources.scm_source]: a setting (None), or a section and the names in it.
-SETTING_TREE: dict[str, Any] = {name: None for name in inspect.signature(scm_source).parameters} | {
+SETTING_TREE: dict[str, Any] = {
+    name: None
+    for name, parameter in inspect.signature(scm_source).parameters.items()
+    if parameter.kind is not inspect.Parameter.VAR_KEYWORD
+} | {
     "credentials": _settings_of(ScmCredentials),
     "http": _settings_of(HttpSettings),
     "organization": _settings_of(OrganizationSettings),
-    **{scm_list.name: _settings_of(scm_list.settings) for scm_list in LISTS},
+    **{each.name: _settings_of(each.settings) for each in OBJECTS},
 }
 
 

@@ -14,10 +14,10 @@ from typing import Any
 import dlt
 import psycopg2
 import pytest
-from scm_export.runner import make_pipeline
+from scm_export.target import make_pipeline
 
 from scm_source import ScmAccountsFailed, load, scm_source
-from scm_source.lists import LISTS
+from scm_source.objects.registry import OBJECTS
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
 
 POSTGRES_DSN = os.environ.get(
@@ -75,7 +75,7 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Wareho
 
 def every_list(**settings: Any) -> dict[str, dict[str, Any]]:
     """The same settings (a page size, an offset mode) for every list of the registry."""
-    return {scm_list.name: dict(settings) for scm_list in LISTS}
+    return {each.name: dict(settings) for each in OBJECTS}
 
 
 def run_load(

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scm_export.runner import make_pipeline
+from scm_export.target import make_pipeline
 
 from scm_source import ScmAccountsFailed, ScmConfigError, load, scm_source
-from scm_source.runs import last_sync
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
+from scm_source.warehouse.finish import last_sync
 from tests.conftest import Warehouse, every_list, load_source, query, scm_export
 
 TOKENS = {
@@ -289,8 +289,8 @@ def test_an_account_failing_half_way_through_its_list_leaves_its_tables_as_they_
 ) -> None:
     """Rows stream to dlt as pages arrive, so the failing account's first rows are in staging;
     the merge must leave them out and touch nothing of that account."""
-    monkeypatch.setattr("scm_source.resources.BATCH_ROWS", 10)
-    monkeypatch.setattr("scm_source.resources.ITEM_ROWS", 10)
+    monkeypatch.setattr("scm_source.extract.resources.BATCH_ROWS", 10)
+    monkeypatch.setattr("scm_source.extract.resources.ITEM_ROWS", 10)
 
     def run() -> Any:
         source = scm_source(

@@ -9,9 +9,9 @@ import pytest
 import requests
 
 from scm_source import scm_source
-from scm_source.retry import RetryPolicy, send_with_retries
+from scm_source.http.retry import RetryPolicy, send_with_retries
+from scm_source.http.transport import Request, Response
 from scm_source.simulator import Dataset, Faults, Simulator, SimulatorOptions
-from scm_source.transport import Answer, Request
 from tests.conftest import UNBOUNDED, every_list, load_failure, query, run_load, scm_export
 
 FAST_RETRY = {"http": {"backoff_seconds": 0.01, "max_attempts": 3}}
@@ -143,9 +143,9 @@ def test_the_backoff_waits_as_long_as_retry_after_asks(
 ) -> None:
     """With no backoff of its own (0 s, no jitter), the only wait is the one the 429 asks for."""
     request = Request("GET", "http://127.0.0.1:9/v3/scm/certificates")
-    answers = iter([Answer(request, 429, header, b"{}"), Answer(request, 200, {}, b"{}")])
+    answers = iter([Response(request, 429, header, b"{}"), Response(request, 200, {}, b"{}")])
     policy = RetryPolicy(backoff_seconds=0)
-    with caplog.at_level("WARNING", logger="scm_source.retry"):
+    with caplog.at_level("WARNING", logger="scm_source.http.retry"):
         answer = send_with_retries(lambda: next(answers), policy, "GET certificates")
     assert answer.status == 200
     assert [record.getMessage() for record in caplog.records] == [

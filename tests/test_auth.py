@@ -16,11 +16,12 @@ from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdkscm.v3 import ListCertificatesRequest, ListCsrRequest, ScmClient
 
-from scm_source import ScmConfigError, scm_source, signing
-from scm_source.auth import AccessKeyAuth, ScmCredentials, make_auth
-from scm_source.retry import RetryPolicy
+from scm_source import ScmConfigError, scm_source
+from scm_source.auth import signing
+from scm_source.auth.credentials import ScmCredentials, choose_way
+from scm_source.auth.signers import AccessKeyAuth
+from scm_source.http.transport import Request
 from scm_source.simulator import AccessKey, Dataset, Faults, IamUser, Simulator, SimulatorOptions
-from scm_source.transport import Request
 from tests.conftest import UNBOUNDED, every_list, load_failure, load_source, query, run_load
 
 AK = "HPUAEXAMPLEAK0123456"
@@ -117,7 +118,7 @@ def test_the_official_sdk_client_lists_from_the_simulator(dataset: Dataset) -> N
         )
         csrs = client.list_csr(ListCsrRequest(limit=50, offset=0, private_key_algo="SM2"))
         assert {request.status for request in simulator.requests} == {200}
-    expected = dataset.list_certificates({"content": "corp 1", "deploy_support": "true"})
+    expected = dataset.listing("certificates", {"content": "corp 1", "deploy_support": "true"})
     assert certificates.total_count == len(expected)
     assert [c.id for c in certificates.certificates] == [c["id"] for c in expected[:20]]
     assert csrs.total == sum(csr["private_key_algo"] == "SM2" for csr in dataset.csrs)
@@ -178,7 +179,7 @@ def test_a_token_that_expires_mid_run_is_renewed_before_it_does(
     options = SimulatorOptions(users=(USER,), token_lifetime_seconds=1000.0)
     with Simulator(dataset, options) as simulator:
         clock = RequestClock(simulator, step=100.0)
-        monkeypatch.setattr("scm_source.auth.time", clock)
+        monkeypatch.setattr("scm_source.auth.iam.time", clock)
         monkeypatch.setattr("scm_source.simulator.gateway.time", clock)
         run_load(
             simulator,
@@ -339,7 +340,7 @@ def test_credential_mistakes_are_one_line_naming_what_to_set(
     fields: dict[str, str], environ: dict[str, str], message: str
 ) -> None:
     with pytest.raises(ScmConfigError) as error:
-        make_auth(ScmCredentials(**fields), RetryPolicy(), environ)
+        choose_way(ScmCredentials(**fields), environ)
     assert message in str(error.value) and "\n" not in str(error.value)
     secrets = {TOKEN_VALUE, SECRET_VALUE, PASSWORD_VALUE, SECURITY_TOKEN_VALUE} & {*fields.values()}
     assert not [secret for secret in secrets if secret in str(error.value)]

@@ -215,6 +215,6 @@ def test_a_strict_account_short_of_rows_fails_alone(
 
 
 def make(name: str, destination: Any, tmp_path: Path) -> Any:
-    from scm_export.runner import make_pipeline
+    from scm_export.target import make_pipeline
 
     return make_pipeline(name, destination, "scm", pipelines_dir=str(tmp_path / "p"))

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import duckdb
 import pytest
-from scm_export.check import sync_flag
+from scm_export.freshness import sync_flag
 
 from scm_source.simulator import CertificateRecord, Dataset, Simulator, SimulatorOptions
 from tests.conftest import scm_export

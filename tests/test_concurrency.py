@@ -9,13 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scm_source.concurrency import (
-    PROBE_AFTER_WINDOWS,
-    AccountSlots,
-    AdaptiveLimit,
-    LearnedLevel,
-    map_as_completed,
-)
+from scm_source.accounts.slots import AccountSlots
+from scm_source.http.throttle import PROBE_AFTER_WINDOWS, AdaptiveLimit, LearnedLevel
+from scm_source.paging.workers import map_as_completed
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
 from tests.conftest import UNBOUNDED, query, run_load
 

@@ -15,7 +15,7 @@ import dlt
 import duckdb
 import psycopg2
 import pytest
-from scm_export.runner import DUCKDB_SETTINGS, destination
+from scm_export.target import destination
 
 from scm_source import ScmAccountsFailed, finish, load, scm_source
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
@@ -99,7 +99,6 @@ def test_the_commands_defaults_do_not_depend_on_the_folder(tmp_path: Path) -> No
     """What .dlt/config.toml used to set only where it was read."""
     credentials = destination("duckdb", "any", tmp_path / "x.duckdb").config_params["credentials"]
     assert credentials.global_config == {"memory_limit": "96MB", "preserve_insertion_order": False}
-    assert credentials.global_config == DUCKDB_SETTINGS
     probe = subprocess.run(
         [
             sys.executable,
@@ -281,8 +280,8 @@ def test_add_limit_cuts_lists_short_and_so_merges_nothing(
     """What the README says of dlt's add_limit: a list cut short is an account not read in full,
     and the merge leaves such an account's tables as they were. (Items of 10 rows stand for the
     20,000 of a large inventory: a list of fewer rows arrives whole in its one item.)"""
-    monkeypatch.setattr("scm_source.resources.BATCH_ROWS", 10)
-    monkeypatch.setattr("scm_source.resources.ITEM_ROWS", 10)
+    monkeypatch.setattr("scm_source.extract.resources.BATCH_ROWS", 10)
+    monkeypatch.setattr("scm_source.extract.resources.ITEM_ROWS", 10)
     pipeline = dlt.pipeline(
         "limited",
         destination=dlt.destinations.duckdb(str(tmp_path / "l.duckdb")),

@@ -158,10 +158,10 @@ def test_a_filtered_run_keeps_the_rows_it_did_not_ask_for(
 
 
 def test_the_simulator_sorts_as_asked(sim: Simulator, dataset: Dataset) -> None:
-    by_expiry = dataset.list_certificates({"sort_key": "certExpiredTime", "sort_dir": "ASC"})
+    by_expiry = dataset.listing("certificates", {"sort_key": "certExpiredTime", "sort_dir": "ASC"})
     instants = {r.api["id"]: r.expires_at for r in dataset.certificates}
     assert [instants[c["id"]] for c in by_expiry] == sorted(instants[c["id"]] for c in by_expiry)
-    by_status = dataset.list_certificates({"sort_key": "certStatus"})
+    by_status = dataset.listing("certificates", {"sort_key": "certStatus"})
     assert [c["status"] for c in by_status] == sorted(
         (c["status"] for c in by_status), reverse=True
     )

@@ -19,7 +19,7 @@ import dlt
 import pytest
 
 from scm_source import ScmAccountsFailed, load, scm_source
-from scm_source.body import Watchdog
+from scm_source.http.deadlines import Watchdog
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
 from tests.conftest import scm_export
 

@@ -190,8 +190,12 @@ def test_wrong_zone_shifts_every_instant_by_the_zone_difference(
     with Simulator(dataset) as simulator:
         pipeline = run_load(simulator, tmp_path, duckdb_destination)  # read as Asia/Shanghai
     rows = table_rows(pipeline, "certificates")
-    for record in listed(dataset).values():
-        assert record.expires_at - rows[record.api["id"]]["expire_time"] == timedelta(hours=8)
+    shifts = {
+        record.api["id"]: (record.expires_at - rows[record.api["id"]]["expire_time"])
+        for record in listed(dataset).values()
+    }
+    assert rows.keys() == shifts.keys() and len(shifts) > 10
+    assert {shift.total_seconds() for shift in shifts.values()} == {8 * 3600}
 
 
 def test_missing_optional_fields_give_the_same_table(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ import dlt
 import pytest
 
 from scm_source import ScmAccountsFailed, ScmConfigError, scm_source
-from scm_source.organization import Member as Listed
-from scm_source.organization import OrganizationSettings, aliases
+from scm_source.accounts.organization import ListedAccount as Listed
+from scm_source.accounts.organization import OrganizationSettings, aliases
 from scm_source.simulator import (
     AccessKey,
     Dataset,

@@ -12,8 +12,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from scm_source.auth import AccessKeyAuth, ScmAuth, post_json
-from scm_source.retry import RetryPolicy
+from scm_source.auth.iam import post_json
+from scm_source.auth.signers import AccessKeyAuth, ScmAuth
+from scm_source.http.retry import RetryPolicy
+from scm_source.http.transport import Request, Response, Transport
 from scm_source.simulator import (
     AccessKey,
     Dataset,
@@ -22,7 +24,6 @@ from scm_source.simulator import (
     Simulator,
     SimulatorOptions,
 )
-from scm_source.transport import Answer, Request, Transport
 
 AK, SK = "MGMTAK0123456789ABCD", "management-secret-key-0123456789abcdef"
 AGENCY = "SCMReadOnlyAgency"
@@ -58,7 +59,7 @@ MANAGEMENT = AccessKeyAuth(AK, SK, domain_id=MANAGEMENT_ID)
 
 def send(
     simulator: Simulator, auth: ScmAuth, path: str, params: Mapping[str, Any] | None = None
-) -> Answer:
+) -> Response:
     """One GET signed by our signer, sent by our transport."""
     url = f"{simulator.url}{path}" + (f"?{urlencode(params)}" if params else "")
     transport = Transport(simulator.url)
@@ -68,7 +69,7 @@ def send(
         transport.close()
 
 
-def assume(simulator: Simulator, account: Member | str, agency: str = AGENCY) -> Answer:
+def assume(simulator: Simulator, account: Member | str, agency: str = AGENCY) -> Response:
     domain_id = account if isinstance(account, str) else account.id
     body = {
         "auth": {
@@ -82,7 +83,7 @@ def assume(simulator: Simulator, account: Member | str, agency: str = AGENCY) ->
     return post_json(url, body, RetryPolicy(max_attempts=1), True, MANAGEMENT)
 
 
-def certificates(simulator: Simulator, auth: AccessKeyAuth) -> Answer:
+def certificates(simulator: Simulator, auth: AccessKeyAuth) -> Response:
     params = {"limit": 50, "owned_by_self": "false"}
     return send(simulator, auth, "/v3/scm/certificates", params)
 

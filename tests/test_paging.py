@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scm_source.errors import ScmResponseError
-from scm_source.lists import CERTIFICATES
-from scm_source.paging import Page, PagingReport, fetch_page, walk_pages
+from scm_source.objects.certificates import CERTIFICATES
+from scm_source.paging.pages import Page, PagingReport, fetch_page, walk_pages
 
 Fetch = Callable[[int], Page]
 

@@ -15,9 +15,11 @@ from unittest.mock import patch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scm_source import paging, planner
-from scm_source.paging import FetchPage, Page, PagingReport
-from scm_source.planner import Query, Refine, Reorder, Split, walk_list
+from scm_source.paging import cover, plan, planner
+from scm_source.paging import pages as paging
+from scm_source.paging.pages import FetchPage, Page, PagingReport
+from scm_source.paging.planner import walk_list
+from scm_source.paging.steps import Query, Refine, Reorder, Split
 
 FILTERABLE = ("EXPIRED", "ISSUED", "REVOKED")
 UNFILTERABLE = ("CANCLEREVOKING",)  # sorts before every filterable status here
@@ -127,6 +129,7 @@ def test_the_planner_never_loops_never_doubles_and_counts_what_it_missed(
     with (
         patch.object(paging, "MAX_TOTAL", cap or paging.MAX_TOTAL),
         patch.object(planner, "MAX_TOTAL", cap or planner.MAX_TOTAL),
+        patch.object(plan, "MAX_TOTAL", cap or plan.MAX_TOTAL),
     ):
         yielded, report = walk(api, concurrency)
     assert len(yielded) == len(set(yielded))  # never twice
@@ -212,18 +215,18 @@ def test_the_greedy_cover_chooses_as_scoring_every_text_each_round_would(
             break
         expected.append(best)
         uncovered -= left.pop(best)
-    assert planner._greedy_cover(covers, set(targets), pages) == expected
+    assert cover._greedy_cover(covers, set(targets), pages) == expected
 
 
 def test_the_sample_holds_the_same_rows_whatever_order_they_came_in() -> None:
     """Queries walk side by side, so pages answer in any order; refinements are chosen from the
     sample, so what loads would depend on that order if the sample did."""
-    rows = [{"id": f"row-{n}", "name": str(n)} for n in range(3 * paging.SAMPLE_ROWS)]
+    rows = [{"id": f"row-{n}", "name": str(n)} for n in range(3 * plan.SAMPLE_ROWS)]
     samples = []
     for seed in range(3):
-        sample = planner.Sample()
+        sample = plan.Sample()
         for row in random.Random(seed).sample(rows, len(rows)) + rows[:50]:  # and some again
             sample.offer(row)
         samples.append([row["id"] for row in sample.rows()])
     assert samples[0] == samples[1] == samples[2]
-    assert len(set(samples[0])) == paging.SAMPLE_ROWS
+    assert len(set(samples[0])) == plan.SAMPLE_ROWS

@@ -1,56 +1,80 @@
-"""Every list of the registry is wired through: a source argument and resource, the simulator's
-listing and broken answers, the views' known tables, the command's --resources."""
+"""Every object of the registry is wired through: the source takes its settings section and
+makes its resource, the simulator serves it, the views know its tables, the command offers it.
+Expected names are written here, not read back from the registry."""
 
 from __future__ import annotations
-
-import inspect
 
 import pytest
 import requests
 from scm_export.cli import _parser
 
-from scm_source import scm_source
-from scm_source.lists import LIST_NAMES, LISTS, ScmList
+from scm_source import ScmConfigError, scm_source
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
-from scm_source.simulator.server import _BAD_TIME, _WRONG_TYPE
-from scm_source.views import LOADED_TABLES
+from scm_source.warehouse.views import LOADED_TABLES
+
+RESOURCES = ["certificates", "csr_list"]
+TABLES = {
+    "certificates",
+    "certificates_history",
+    "csr_list",
+    "csr_history",
+    "sync_log",
+}
+# (path, list key, total key, a field a malformed answer sends with the wrong type)
+LISTS = {
+    "certificates": ("/v3/scm/certificates", "certificates", "total_count", "deploy_support"),
+    "csr_list": ("/v3/scm/csr", "csr_list", "total", "create_time"),
+}
 
 
-@pytest.mark.parametrize("scm_list", LISTS, ids=LIST_NAMES)
-def test_the_source_takes_each_lists_settings_and_makes_its_resource(
-    sim: Simulator, scm_list: ScmList
-) -> None:
-    parameter = inspect.signature(scm_source).parameters[scm_list.name]
-    assert parameter.annotation in (scm_list.settings, scm_list.settings.__name__)
+def test_the_source_makes_one_resource_per_object_and_sends_nothing(sim: Simulator) -> None:
     source = scm_source(credentials={"auth_token": sim.token}, endpoint=sim.url)
-    assert scm_list.name in source.resources
-    assert {scm_list.name, scm_list.history} <= LOADED_TABLES
-    assert sim.requests == []  # making the source sends nothing
+    assert list(source.resources) == RESOURCES
+    assert sim.requests == []
 
 
-@pytest.mark.parametrize("scm_list", LISTS, ids=LIST_NAMES)
-def test_the_simulator_serves_each_list_as_the_registry_reads_it(scm_list: ScmList) -> None:
+def test_the_views_know_every_loaded_table() -> None:
+    assert LOADED_TABLES == TABLES
+
+
+@pytest.mark.parametrize("name", RESOURCES)
+def test_each_object_reads_its_own_settings_section(
+    sim: Simulator, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(f"SOURCES__SCM_SOURCE__{name.upper()}__PAGE_SIZE", "30")
+    with pytest.raises(ScmConfigError, match=rf"^{name}\.page_size=30 is not accepted"):
+        scm_source(credentials={"auth_token": sim.token}, endpoint=sim.url)
+    source = scm_source(
+        credentials={"auth_token": sim.token}, endpoint=sim.url, **{name: {"page_size": 20}}
+    )
+    assert name in source.resources
+
+
+def test_an_unknown_object_setting_is_refused(sim: Simulator) -> None:
+    with pytest.raises(ScmConfigError, match="unknown setting 'certificate'"):
+        scm_source(credentials={"auth_token": sim.token}, endpoint=sim.url, certificate={})
+
+
+@pytest.mark.parametrize("name", RESOURCES)
+def test_the_simulator_serves_each_list(name: str) -> None:
+    path, list_key, total_key, odd_field = LISTS[name]
     dataset = Dataset.generate(certificates=12, csrs=12, seed=1)
     with Simulator(dataset) as simulator:
         answer = requests.get(
-            simulator.url + scm_list.endpoint.path,
-            params={"limit": 10, "offset": 0},
+            simulator.url + path,
+            params={"limit": 10, "offset": 0, "owned_by_self": "false"},
             headers={"X-Auth-Token": simulator.token},
             timeout=10,
         )
     body = answer.json()
-    assert answer.status_code == 200 and len(body[scm_list.endpoint.list_key]) == 10
-    assert body[scm_list.endpoint.total_key] == len(dataset.listing(scm_list.name, {}))
-    assert scm_list.name in _WRONG_TYPE and scm_list.name in _BAD_TIME
+    assert answer.status_code == 200 and len(body[list_key]) == 10
+    assert body[total_key] == 12
     with Simulator(dataset, SimulatorOptions(malformed="wrong_type")) as simulator:
         broken = requests.get(
-            simulator.url + scm_list.endpoint.path,
-            headers={"X-Auth-Token": simulator.token},
-            timeout=10,
+            simulator.url + path, headers={"X-Auth-Token": simulator.token}, timeout=10
         ).json()
-    assert broken[scm_list.endpoint.list_key][0][_WRONG_TYPE[scm_list.name]] == "yes"
+    assert broken[list_key][0][odd_field] == "yes"
 
 
-def test_the_command_offers_every_list_to_resources() -> None:
-    run = _parser().parse_args(["run"])
-    assert run.resources.split(",") == list(LIST_NAMES)
+def test_the_command_offers_every_object_to_resources() -> None:
+    assert _parser().parse_args(["run"]).resources == "certificates,csr_list"

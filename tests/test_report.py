@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from scm_source.simulator import Dataset, Simulator
-from scm_source.views import views
+from scm_source.warehouse.views import views
 from tests.conftest import scm_export
 from tests.test_views import VALID, expected_in, listed
 

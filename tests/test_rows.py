@@ -11,7 +11,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from scm_source.errors import ScmResponseError
-from scm_source.rows import certificate_row, csr_row, from_epoch_millis, parse_expire_time
+from scm_source.objects.certificates import certificate_row
+from scm_source.objects.csr import csr_row
+from scm_source.rows.values import from_epoch_millis, parse_expire_time
 
 SHANGHAI = pendulum.timezone("Asia/Shanghai")
 

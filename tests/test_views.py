@@ -15,11 +15,11 @@ import pytest
 import sqlglot
 
 from scm_source import scm_source
-from scm_source.lists import LISTS
+from scm_source.extract.sync import SYNC_LOG_COLUMNS
+from scm_source.extract.tables import SYNC_LOG
+from scm_source.objects.registry import OBJECTS
 from scm_source.simulator import CertificateRecord, Dataset, Simulator
-from scm_source.sync import SYNC_LOG_COLUMNS
-from scm_source.tables import SYNC_LOG
-from scm_source.views import install_views, render_create, render_select, views
+from scm_source.warehouse.views import install_views, render_create, render_select, views
 from tests.conftest import Warehouse, load_source, query, run_load
 
 VALID = {
@@ -69,7 +69,7 @@ def expected(datasets: Datasets, view: str, now: datetime, days: int) -> set[tup
     if view == "domain_coverage_by_name":
         return coverage_by_name(expected(datasets, "domain_coverage", now, days))
     if view == "sync_status":  # one run, every list of every account loaded
-        return {(account, scm_list.name, "loaded") for account in datasets for scm_list in LISTS}
+        return {(account, scm_list.name, "loaded") for account in datasets for scm_list in OBJECTS}
     return {
         (account, *row)
         for account, dataset in datasets.items()
@@ -343,7 +343,7 @@ def loaded_tables() -> dict[str, dict[str, str]]:
         return {name: column["data_type"] for name, column in columns.items()}
 
     tables = {SYNC_LOG: {**typed(SYNC_LOG_COLUMNS), **DLT_COLUMNS}}
-    for scm_list in LISTS:
+    for scm_list in OBJECTS:
         tables[scm_list.name] = {**typed(scm_list.columns), **DLT_COLUMNS}
         tables[scm_list.history] = {**typed(scm_list.columns), **VALIDITY_COLUMNS, **DLT_COLUMNS}
     return tables

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl
 
-from scm_source import signing
+from scm_source.auth import signing
 
-Answer = tuple[int, dict[str, str], Any]
+Reply = tuple[int, dict[str, str], Any]  # status, extra headers, JSON body
 
 _BAD_SIGNATURES_BEFORE_LOCK = 5
 _LOCK_SECONDS = 300.0
@@ -36,7 +36,7 @@ class AccessKey:
     security_token: str | None = None  # set for temporary credentials
 
 
-def _denied(message: str, code: str = "APIG.0301") -> Answer:
+def _denied(message: str, code: str = "APIG.0301") -> Reply:
     return (
         401,
         {},
@@ -65,7 +65,7 @@ class Gateway:
         self._locked_until: dict[str, float] = {}
         self._key_expiry: dict[str, float] = {}  # temporary access key -> monotonic expiry
 
-    def issue_token(self, body: bytes) -> Answer:
+    def issue_token(self, body: bytes) -> Reply:
         """POST /v3/auth/tokens with the password method and a domain scope."""
         try:
             auth = json.loads(body)["auth"]
@@ -120,7 +120,7 @@ class Gateway:
 
     def check(
         self, method: str, path: str, query: str, headers: dict[str, str], body: bytes = b""
-    ) -> Answer | None:
+    ) -> Reply | None:
         """None when the request may pass; otherwise the gateway's answer."""
         token = headers.get("x-auth-token")
         if token is not None:
@@ -143,7 +143,7 @@ class Gateway:
             self.ever_issued.extend((key.secret_key, key.security_token or ""))
         return key, datetime.now(timezone.utc) + timedelta(seconds=lifetime_seconds)
 
-    def _check_token(self, token: str) -> Answer | None:
+    def _check_token(self, token: str) -> Reply | None:
         if token in self._static_tokens:
             return None
         with self._lock:
@@ -156,7 +156,7 @@ class Gateway:
 
     def _check_signature(
         self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
-    ) -> Answer | None:
+    ) -> Reply | None:
         parsed = signing.parse_authorization(headers["authorization"])
         if parsed is None:
             return _denied("unsupported authorization algorithm")

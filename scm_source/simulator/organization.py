@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scm_source.simulator.dataset import Dataset
-from scm_source.simulator.gateway import AccessKey, Answer, Gateway
+from scm_source.simulator.gateway import AccessKey, Gateway, Reply
 
 ORGANIZATION_PATH = "/v1/organizations"
 ORGANIZATIONS_ACCOUNTS_PATH = "/v1/organizations/accounts"
@@ -64,7 +64,7 @@ class Organization:
         """The member whose temporary keys these are, if they are."""
         return self._by_key.get(access_key or "")
 
-    def show(self) -> Answer:
+    def show(self) -> Reply:
         """ShowOrganization: which account manages it."""
         organization = {
             "id": "o-sim",
@@ -75,7 +75,7 @@ class Organization:
         }
         return 200, {}, {"organization": organization}
 
-    def list_accounts(self, query: dict[str, str]) -> Answer:
+    def list_accounts(self, query: dict[str, str]) -> Reply:
         limit_text, marker = query.get("limit", "200"), query.get("marker", "")
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_ACCOUNTS_LIMIT:
             return _error(400, "Organizations.1000", "Invalid parameter: limit")
@@ -88,7 +88,7 @@ class Organization:
         info = {"next_marker": following, "current_count": len(page)}
         return 200, {}, {"accounts": page, "page_info": info}
 
-    def assume_role(self, body: bytes, gateway: Gateway) -> Answer:
+    def assume_role(self, body: bytes, gateway: Gateway) -> Reply:
         """POST securitytokens with the assume_role method: temporary keys for the member."""
         try:
             role = json.loads(body)["auth"]["identity"]["assume_role"]
@@ -117,5 +117,5 @@ def _credential(key: AccessKey, expires_at: str) -> dict[str, Any]:
     }
 
 
-def _error(status: int, code: str, message: str) -> Answer:
+def _error(status: int, code: str, message: str) -> Reply:
     return status, {}, {"error_code": code, "error_msg": message}

@@ -18,11 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from scm_source import signing
-from scm_source.lists import CERTIFICATES, CSR_LIST, ScmList, by_path
-from scm_source.paging import DOCS_MAX_OFFSET, MAX_TOTAL
-from scm_source.simulator.dataset import BadParameter, Dataset, page_window
-from scm_source.simulator.gateway import AccessKey, Gateway, IamUser
+from scm_source.auth import signing
+from scm_source.paging.pages import DOCS_MAX_OFFSET, MAX_TOTAL
+from scm_source.simulator.dataset import SIMULATED_LISTS, Dataset
+from scm_source.simulator.gateway import AccessKey, Gateway, IamUser, Reply
+from scm_source.simulator.lists import SimulatedList
 from scm_source.simulator.organization import (
     ORGANIZATION_PATH,
     ORGANIZATIONS_ACCOUNTS_PATH,
@@ -30,8 +30,8 @@ from scm_source.simulator.organization import (
     Member,
     Organization,
 )
+from scm_source.simulator.queries import BadParameter, page_window
 
-MALFORMED = ("html", "no_list", "no_total", "wrong_type", "bad_time")
 IAM_TOKENS_PATH = "/v3/auth/tokens"
 # Not Huawei's: changes the simulated inventory between runs (POST, loopback only).
 CHURN_PATH = "/simulator/churn"
@@ -93,7 +93,8 @@ class SimulatorOptions:
     # Each page after the first starts with this many rows of the page before, as when objects
     # are added at the head of the listing while a client pages through it.
     repeat_rows: int = 0
-    malformed: str | None = None  # one of MALFORMED: answers that break the documented shape
+    # Answers that break the documented shape: html, no_list, no_total, wrong_type, bad_time.
+    malformed: str | None = None
     extra_total: int = 0  # reported totals exceed the rows, as when objects vanish mid-run
     tls: tuple[str, str] | None = None  # (certificate file, key file): serve https
     # An organization behind the endpoint: its accounts list, assume_role, and an inventory
@@ -189,9 +190,7 @@ class Simulator:
 
     # -- one request ----------------------------------------------------------------------------
 
-    def answer(
-        self, method: str, target: str, headers: dict[str, str], body: bytes = b""
-    ) -> tuple[int, dict[str, str], Any]:
+    def answer(self, method: str, target: str, headers: dict[str, str], body: bytes = b"") -> Reply:
         """Status, extra headers and JSON body for one request, in the gateway's order of checks."""
         parts = urlsplit(target)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -249,7 +248,7 @@ class Simulator:
 
     def _organization(
         self, method: str, path: str, raw_query: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, dict[str, str], Any]:
+    ) -> Reply:
         """The organization, its accounts list and IAM's assume_role, for the management
         account."""
         organization = self.options.organization
@@ -275,9 +274,9 @@ class Simulator:
         headers: dict[str, str],
         over_limit: bool,
         roll: float,
-    ) -> tuple[int, dict[str, str], Any]:
-        scm_list = by_path(path)
-        if scm_list is None or method != "GET":
+    ) -> Reply:
+        simulated = _BY_PATH.get(path)
+        if simulated is None or method != "GET":
             return _error(
                 404,
                 "APIG.0101",
@@ -313,16 +312,16 @@ class Simulator:
         query = dict(parse_qsl(raw_query, keep_blank_values=True))
         try:
             dataset = self._dataset_for(headers, member)
-            rows = dataset.listing(scm_list.name, query)[: self.options.max_total]
+            rows = dataset.listing(simulated.declaration.name, query)[: self.options.max_total]
             window = page_window(query, self.options.offset_mode, self.options.max_offset)
         except BadParameter as bad:
             return _error(400, "SCM.0005", f"Invalid parameter: {bad}")
         page = _with_repeats(rows, window, self.options.repeat_rows)
         total = len(rows) + self.options.extra_total
-        endpoint = scm_list.endpoint
+        endpoint = simulated.declaration.endpoint
         body = {endpoint.list_key: page, endpoint.total_key: total}
         if self.options.malformed:
-            return _malformed(body, scm_list, self.options.malformed)
+            return _malformed(body, simulated, self.options.malformed)
         return 200, {}, body
 
     def _dataset_for(self, headers: dict[str, str], member: Member | None) -> Dataset:
@@ -334,7 +333,7 @@ class Simulator:
         default = organization.management.dataset if organization else self.dataset
         return self.accounts.get(headers.get("x-auth-token", ""), default)
 
-    def _churn(self, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+    def _churn(self, query: dict[str, str]) -> Reply:
         count, seed = query.get("count", "10"), query.get("seed", "0")
         if not (count.isdigit() and seed.isdigit()):
             return _error(400, "SCM.0005", "Invalid parameter: count and seed are whole numbers")
@@ -360,19 +359,12 @@ def _with_repeats(rows: list[dict[str, Any]], window: slice, repeats: int) -> li
     return virtual[window]
 
 
-# Per list: a field answered with a wrong type, and one with a time in an unknown form.
-_WRONG_TYPE = {CERTIFICATES.name: "deploy_support", CSR_LIST.name: "create_time"}
-_BAD_TIME = {
-    CERTIFICATES.name: ("expire_time", "27/05/2021 16:46"),
-    CSR_LIST.name: ("create_time", "2021-05-27"),
-}
+_BY_PATH = {each.declaration.endpoint.path: each for each in SIMULATED_LISTS.values()}
 
 
-def _malformed(
-    body: dict[str, Any], scm_list: ScmList, how: str
-) -> tuple[int, dict[str, str], Any]:
+def _malformed(body: dict[str, Any], simulated: SimulatedList, how: str) -> Reply:
     """A 200 answer broken the way proxies and API changes break them."""
-    list_key = scm_list.endpoint.list_key
+    list_key = simulated.declaration.endpoint.list_key
     rows = [dict(row) for row in body[list_key]]
     if how == "html":
         return (
@@ -385,16 +377,14 @@ def _malformed(
     if how == "no_total":
         return 200, {}, {list_key: rows}
     if how == "wrong_type" and rows:
-        rows[0][_WRONG_TYPE[scm_list.name]] = "yes"
+        rows[0][simulated.wrong_type] = "yes"
     if how == "bad_time" and rows:
-        field_name, value = _BAD_TIME[scm_list.name]
+        field_name, value = simulated.bad_time
         rows[0][field_name] = value
     return 200, {}, {**body, list_key: rows}
 
 
-def _error(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> tuple[int, dict[str, str], Any]:
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Reply:
     return status, headers or {}, {"error_code": code, "error_msg": message}
 
 

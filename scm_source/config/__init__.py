@@ -1,0 +1,1 @@
+"""Settings checked before any request: generic validators, endpoints, and setting names."""
