@@ -66,7 +66,13 @@ def ours(
         for alias, token in zip(aliases, tokens, strict=True):
             settings[f"SOURCES__SCM_SOURCE__{alias.upper()}__ENDPOINT"] = url
             settings[f"SOURCES__SCM_SOURCE__{alias.upper()}__CREDENTIALS__AUTH_TOKEN"] = token
-    command = ["run", "--destination", destination, "--dataset-name", dataset_of(folder)]
+    # The two lists unless the case reads the estate too (the benchmark's own variable).
+    resources = os.environ.get("SCM_BENCH_RESOURCES", "certificates,csr_list")
+    command = [
+        "run",
+        *("--destination", destination, "--dataset-name", dataset_of(folder)),
+        *("--resources", resources),
+    ]
     sys.stdout.flush()
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the summary is not this protocol's
     os.execve(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import subprocess
@@ -28,16 +29,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scm_source.objects.certificates import CERTIFICATES
+from scm_source.objects.csr import CSR_LIST
 from scm_source.objects.registry import OBJECTS
 
 ROOT = Path(__file__).resolve().parent.parent
-# What the contenders read, from the registry (they run in processes of their own).
+# What the list contenders read (they run in processes of their own).
 LISTS_ARGUMENT = json.dumps(
     {
         each.name: [each.endpoint.path, each.endpoint.list_key, each.endpoint.total_key]
-        for each in OBJECTS
+        for each in (CERTIFICATES, CSR_LIST)
     }
 )
+# Every object, and the snapshot tables whose rows an estate run loaded.
+ALL_OBJECTS = ",".join(each.name for each in OBJECTS)
+ESTATE_TABLES = json.dumps({table.name: ["", "", ""] for each in OBJECTS for table in each.tables})
 
 
 @dataclass
@@ -53,6 +59,9 @@ class Case:
     organization: bool = False  # the accounts are an organization's, read through its agency
     # `ours_rerun` runs `ours` again into the warehouse `ours` loaded, the API unchanged.
     rerun: bool = False
+    # `ours_estate` loads every object (details, deployments, tags, private CAs too), and
+    # `ours_estate_rerun` again into its warehouse; `ours` the two lists alone.
+    estate: bool = False
 
     @property
     def parallel_accounts(self) -> int:
@@ -83,6 +92,17 @@ CASES = [
         rerun=True,
     ),
     Case("20k rows, 50 ms, gateway allows 4 in flight", 10_000, 10_000, 50, ("ours",), 1, 4),
+    # The estate: a detail per certificate, deployments 50 a request, tags, private CAs.
+    Case(
+        "estate: 10,000 certificates, 50 ms, 4 in flight",
+        10_000,
+        100,
+        50,
+        ("ours_estate", "ours_estate_rerun", "ours"),
+        1,
+        4,
+        estate=True,
+    ),
     # Record offsets up to 100: 150 rows a query, so the planner narrows every list.
     Case("20k rows, 50 ms, offset <= 100 (records)", 10_000, 10_000, 50, ("ours",), bounded=True),
     # 50 accounts at the API's cap: the shipped DuckDB memory bound must load it.
@@ -196,15 +216,18 @@ def measure(contender: str, server: Server, folder: str) -> Result:
     with tempfile.TemporaryDirectory() as outputs:
         out, err = Path(outputs, "stdout"), Path(outputs, "stderr")
         started = time.perf_counter()
+        estate = contender.startswith("ours_estate")
+        tables = ESTATE_TABLES if estate else LISTS_ARGUMENT
+        resources = {"SCM_BENCH_RESOURCES": ALL_OBJECTS} if estate else {}
         with out.open("w") as stdout, err.open("w") as stderr:
-            name = contender.removesuffix("_rerun")
-            arguments = [name, server.url, server.tokens, folder, LISTS_ARGUMENT]
+            name = "ours" if estate else contender.removesuffix("_rerun")
+            arguments = [name, server.url, server.tokens, folder, tables]
             process = subprocess.Popen(
                 [sys.executable, "-m", "benchmarks.contenders", *arguments],
                 cwd=ROOT,
                 stdout=stdout,
                 stderr=stderr,
-                env={**os.environ, "RUNTIME__LOG_LEVEL": "ERROR"},
+                env={**os.environ, "RUNTIME__LOG_LEVEL": "ERROR", **resources},
             )
             sampled = ProcessSampler(process.pid)
             _, status, usage = os.wait4(process.pid, 0)
@@ -214,7 +237,7 @@ def measure(contender: str, server: Server, folder: str) -> Result:
     if status != 0:
         raise SystemExit(f"{contender} failed: {errors[-2000:]}")
     if contender.startswith("ours"):  # the command itself ran: what it loaded, read after
-        reader = ["ours_outcome", "-", "-", folder, LISTS_ARGUMENT]
+        reader = ["ours_outcome", "-", "-", folder, tables]
         outcome = subprocess.run(
             [sys.executable, "-m", "benchmarks.contenders", *reader],
             cwd=ROOT,
@@ -283,7 +306,8 @@ def measure_case(case: Case, repeat: int) -> Measured:
         for _ in range(repeat):
             with tempfile.TemporaryDirectory() as warehouse:  # shared only by a rerun
                 for contender in case.contenders:
-                    folder = warehouse if case.rerun else tempfile.mkdtemp(dir=warehouse)
+                    shared = case.rerun or contender.startswith("ours_estate")
+                    folder = warehouse if shared else tempfile.mkdtemp(dir=warehouse)
                     runs[contender].append(measure(contender, server, folder))
     finally:
         server.close()
@@ -295,7 +319,49 @@ def measure_case(case: Case, repeat: int) -> Measured:
     return measured
 
 
+@dataclass(frozen=True)
+class Minimum:
+    requests: int
+    seconds: float
+
+
+def estate_minimum(case: Case) -> Minimum:
+    """The fewest requests a first load of the estate can make (every list page, one detail per
+    certificate, deployments 50 certificates a request, CCM's two lists one page each) and
+    their time at the gateway's in-flight limit, one latency each: computed from the data the
+    simulator serves (serve.py's first account)."""
+    from scm_source.simulator import Dataset
+    from scm_source.simulator.certificate_deployments import deployable
+
+    data = Dataset.generate(certificates=case.certificates, csrs=case.csrs, seed=1)
+    pages = math.ceil(case.certificates / 50) * 2 + math.ceil(case.csrs / 50)  # + the tags'
+    deployments = math.ceil(sum(deployable(record) for record in data.certificates) / 50)
+    scm = pages + case.certificates + deployments
+    assert case.max_in_flight
+    return Minimum(scm + 2, scm * case.latency_ms / 1000 / case.max_in_flight)
+
+
+def estate_notes(measured: Measured, contender: str) -> str:
+    """The estate's first load against its minimum; its unchanged rerun against the lists."""
+    if contender == "ours_estate":
+        minimum = estate_minimum(measured.case)
+        first = measured.results["ours_estate"]
+        return (
+            f"{first.pages} requests answered, minimum {minimum.requests}"
+            f" ({first.pages / minimum.requests:.2f}x); minimum wall {minimum.seconds:.1f} s:"
+            f" {first.seconds / minimum.seconds:.2f}x"
+        )
+    rerun, lists = measured.results["ours_estate_rerun"], measured.results["ours"]
+    return (
+        f"unchanged rerun: {rerun.pages} requests and {rerun.seconds:.1f} s against the lists"
+        f" alone's {lists.pages} and {lists.seconds:.1f} s ({rerun.pages / lists.pages:.2f}x,"
+        f" {rerun.seconds / lists.seconds:.2f}x)"
+    )
+
+
 def notes(measured: Measured, contender: str) -> str:
+    if contender.startswith("ours_estate"):
+        return estate_notes(measured, contender)
     if contender != "ours":
         return ""
     besides = measured.results["ours"].besides_paging()
@@ -348,6 +414,8 @@ def targets(measured: list[Measured]) -> list[tuple[str, str, bool]]:
                         speedup >= 10,
                     )
                 )
+        if case.case.estate:
+            checks += estate_targets(case)
         if "ours_rerun" in case.results:
             rerun = case.results["ours_rerun"].seconds
             checks.append(
@@ -400,6 +468,33 @@ def targets(measured: list[Measured]) -> list[tuple[str, str, bool]]:
             )
             checks.append((f"{case.case.name}: <= 1.3x the ideal", f"{ratio:.2f}x", ratio <= 1.3))
     return checks + flat_in_accounts(measured)
+
+
+def estate_targets(case: Measured) -> list[tuple[str, str, bool]]:
+    first, rerun = case.results["ours_estate"], case.results["ours_estate_rerun"]
+    lists, minimum = case.results["ours"], estate_minimum(case.case)
+    name = case.case.name
+    return [
+        (
+            f"{name}: first load within 1.3x its minimum",
+            f"{first.seconds / minimum.seconds:.2f}x",
+            first.seconds <= 1.3 * minimum.seconds,
+        ),
+        (
+            f"{name}: unchanged rerun's requests <= 1.15x the lists alone",
+            f"{rerun.pages / lists.pages:.2f}x",
+            rerun.pages <= 1.15 * lists.pages,
+        ),
+        (
+            f"{name}: unchanged rerun's time <= 1.15x the lists alone",
+            f"{rerun.seconds / lists.seconds:.2f}x",
+            rerun.seconds <= 1.15 * lists.seconds,
+        ),
+        *(
+            (f"{name}: {which} peak <= 350 MB", f"{run.peak_mb:.0f} MB", run.peak_mb <= 350)
+            for which, run in (("first load's", first), ("rerun's", rerun))
+        ),
+    ]
 
 
 def flat_in_accounts(measured: list[Measured]) -> list[tuple[str, str, bool]]:

@@ -275,8 +275,8 @@ def _target(args: argparse.Namespace) -> _Target:
 def _load_and_summarise(
     pipeline: dlt.Pipeline, source: Any, expiring_within_days: int, where: str
 ) -> int:
-    """Loads and prints what each account's lists gave, a failure first; then fails naming any
-    account that did not load (after the others did)."""
+    """Loads and prints what each account's objects gave, a failure first; then fails naming
+    any account that did not load (after the others did)."""
     started = time.perf_counter()
     failure: ScmAccountsFailed | None = None
     try:
@@ -287,15 +287,16 @@ def _load_and_summarise(
     entries = last_sync(pipeline, source)
     if failure is not None:
         print(
-            f"FAILED: {len(failure.failures)} of {len(entries)} lists did not load (the error"
+            f"FAILED: {len(failure.failures)} of {len(entries)} objects did not load (the error"
             f" follows on stderr); the others loaded into {where}, dataset"
             f" {pipeline.dataset_name}, in {elapsed:.1f} s:"
         )
     else:
         print(f"Loaded into {where}, dataset {pipeline.dataset_name}, in {elapsed:.1f} s:")
     width = max([12, *(len(entry["account"]) + 2 for entry in entries)])
+    names = max([14, *(len(entry["resource"]) + 2 for entry in entries)])
     for entry in entries:
-        line = f"  {entry['account']:<{width}}{entry['resource']:<14}"
+        line = f"  {entry['account']:<{width}}{entry['resource']:<{names}}"
         if entry["outcome"] == SKIPPED:
             print(f"{line}  skipped ({entry['error']})")
             continue
@@ -303,9 +304,17 @@ def _load_and_summarise(
             why = ", ".join(
                 str(part) for part in (entry["http_status"], entry["error_code"]) if part
             )
+            if not why and str(entry["error"]).startswith("not read:"):
+                why = entry["error"]  # its parent's failure is its own line
             print(f"{line}  FAILED{f' ({why})' if why else ''}")
             continue
         mode = entry["offset_mode"]
+        if mode is None:  # an object read for the rows of another: a detail, a lookup
+            print(
+                f"{line}{entry['rows']:>8} rows  (for {entry['api_total']} listed,"
+                f" requests: {entry['pages']}, retries: {entry['retries']})"
+            )
+            continue
         offsets = f"offset counts {mode}s" if mode in ("record", "page") else "a single page"
         print(
             f"{line}{entry['rows']:>8} rows  (API total {entry['api_total']},"

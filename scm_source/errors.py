@@ -34,19 +34,28 @@ class ScmResponseError(ScmError):
 
 
 class ScmAccountsFailed(ScmError):
-    """Lists of some accounts did not load (the others did); `failures` are their sync log
-    entries: account, resource, error, http_status, error_code, request_id."""
+    """Objects of some accounts did not load (the others did); `failures` are their sync log
+    entries: account, resource, error, http_status, error_code, request_id. Its message is one
+    line: the first failure in full, then the others by name (the sync log and the run's summary
+    hold their errors)."""
 
     def __init__(self, failures: list[dict[str, Any]], default_alias: str) -> None:
         self.failures = failures
-        super().__init__(
-            "; ".join(
-                failure["error"]
-                if failure["account"] == default_alias
-                else f"account {failure['account']!r}, {failure['resource']}: {failure['error']}"
-                for failure in failures
-            )
+
+        def named(failure: dict[str, Any]) -> str:
+            if failure["account"] == default_alias:
+                return str(failure["resource"])
+            return f"account {failure['account']!r}, {failure['resource']}"
+
+        first, *others = failures
+        line = (
+            first["error"]
+            if first["account"] == default_alias
+            else (f"{named(first)}: {first['error']}")
         )
+        if others:
+            line += f"; also not loaded: {', '.join(named(failure) for failure in others)}"
+        super().__init__(line)
 
 
 class ScmApiError(ScmError):

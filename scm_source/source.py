@@ -31,13 +31,20 @@ from scm_source.auth.credentials import (
     choose_way,
     iam_endpoint,
 )
-from scm_source.config.endpoints import DEFAULT_ENDPOINT, refuse_plain_http, validate_endpoint
+from scm_source.config.endpoints import (
+    DEFAULT_ENDPOINT,
+    default_ccm_endpoint,
+    refuse_plain_http,
+    validate_endpoint,
+)
 from scm_source.config.names import check_setting_names
 from scm_source.config.values import whole_number_setting
 from scm_source.errors import ScmConfigError
-from scm_source.extract.resources import ListRun, list_tables
+from scm_source.extract.parents import ParentRows
+from scm_source.extract.resources import object_tables
+from scm_source.extract.walk import ObjectRun
 from scm_source.http.settings import HttpSettings
-from scm_source.objects.kinds import ListSettings
+from scm_source.objects.kinds import ObjectSettings, PagedList
 from scm_source.objects.registry import OBJECT_NAMES, OBJECTS
 
 
@@ -45,6 +52,7 @@ from scm_source.objects.registry import OBJECT_NAMES, OBJECTS
 def scm_source(
     credentials: ScmCredentials = dlt.secrets.value,
     endpoint: str = DEFAULT_ENDPOINT,
+    ccm_endpoint: Optional[str] = None,
     http: HttpSettings = dlt.config.value,
     organization: OrganizationSettings = dlt.config.value,
     strict: bool = False,
@@ -52,8 +60,10 @@ def scm_source(
     max_parallel_accounts: int = 8,
     **objects: Any,
 ) -> list[DltResource]:
-    """Huawei Cloud SCM certificates and CSRs. Each object of the registry takes its settings
-    by its name (`certificates={"status": "ISSUED"}`, or `[sources.scm_source.certificates]`);
+    """Huawei Cloud SCM's certificates, CSRs, their detail, deployments, tags and renewals, and
+    CCM's private CAs and certificates. `endpoint` is SCM's base URL, `ccm_endpoint` CCM's
+    (default: that of `endpoint`'s site). Each object of the registry takes its settings by its
+    name (`certificates={"status": "ISSUED"}`, or `[sources.scm_source.certificates]`);
     `http` says how requests are sent; `organization` reads every account of the caller's
     organization through an agency; `strict` fails an account that gets fewer rows than the
     API's total; `accounts` lists account aliases configured in sections of their own (see
@@ -82,18 +92,38 @@ def scm_source(
     settings = {each.name: _object_settings(each.name, each.settings, objects) for each in OBJECTS}
     parallel_accounts = whole_number_setting("max_parallel_accounts", max_parallel_accounts, 1, 64)
     concurrency = http.concurrency()
-    directory = _directory(credentials, endpoint, http, concurrency, organization, accounts)
+    directory = _directory(
+        credentials, endpoint, ccm_endpoint, http, concurrency, organization, accounts
+    )
     slots = AccountSlots(parallel_accounts)
-    return [
-        dlt.resource(list_tables, name=each.name, parallelized=True)(
-            ListRun(each, settings[each.name], concurrency, strict, parallel_accounts, slots),
-            directory.accounts,
-        )
+    boards = {
+        each.name: ParentRows(each.name, each.published)
         for each in OBJECTS
+        if isinstance(each, PagedList) and each.published
+    }
+    runs: dict[str, ObjectRun] = {}
+    for each in OBJECTS:  # a parent before its children
+        parent = getattr(each, "parent", None)
+        runs[each.name] = ObjectRun(
+            each,
+            settings[each.name],
+            concurrency,
+            strict,
+            parallel_accounts,
+            slots,
+            {name: boards[name] for name in (each.name, parent) if name in boards},
+            runs[parent] if parent else None,
+        )
+    children = frozenset(name for name, run in runs.items() if run.parent is not None)
+    return [
+        dlt.resource(object_tables, name=name, parallelized=True)(run, directory.accounts, children)
+        for name, run in runs.items()
     ]
 
 
-def _object_settings(name: str, spec: type[ListSettings], given: Mapping[str, Any]) -> ListSettings:
+def _object_settings(
+    name: str, spec: type[ObjectSettings], given: Mapping[str, Any]
+) -> ObjectSettings:
     """An object's settings from `[sources.scm_source.<name>]`, explicit values first; checked."""
     try:
         settings = resolve_configuration(
@@ -108,6 +138,7 @@ def _object_settings(name: str, spec: type[ListSettings], given: Mapping[str, An
 def _directory(
     credentials: ScmCredentials,
     endpoint: str,
+    ccm_endpoint: str | None,
     http: HttpSettings,
     concurrency: int,
     organization: OrganizationSettings,
@@ -139,9 +170,11 @@ def _directory(
                 " are listed, not configured; keep one (sources.scm_source.accounts)"
             )
         scm = refuse_plain_http(validate_endpoint(endpoint))
+        ccm = validate_endpoint(ccm_endpoint, "ccm_endpoint") if ccm_endpoint else None
+        ccm = refuse_plain_http(ccm or default_ccm_endpoint(scm), "ccm_endpoint")
         manager = choose_way(credentials, os.environ)
-        return AccountDirectory.of_organization(factory, manager, organization, scm)
-    resolved = resolve_accounts(accounts, credentials, endpoint, os.environ)
+        return AccountDirectory.of_organization(factory, manager, organization, (scm, ccm))
+    resolved = resolve_accounts(accounts, credentials, endpoint, ccm_endpoint, os.environ)
     agencies = any(isinstance(account.auth, AgencyWay) for account in resolved)
     agent = choose_way(credentials, os.environ) if agencies else None
     return AccountDirectory(factory, resolved, agent)

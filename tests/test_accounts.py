@@ -12,10 +12,18 @@ from typing import Any
 import pytest
 from scm_export.target import make_pipeline
 
-from scm_source import ScmAccountsFailed, ScmConfigError, load, scm_source
+from scm_source import ScmAccountsFailed, ScmConfigError, load
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
 from scm_source.warehouse.finish import last_sync
-from tests.conftest import Warehouse, every_list, load_source, query, scm_export
+from tests.conftest import (
+    LISTS_ONLY,
+    Warehouse,
+    every_list,
+    lists_source,
+    load_source,
+    query,
+    scm_export,
+)
 
 TOKENS = {
     "alpha": "alpha-token-0123456789abcdef01234567",
@@ -70,7 +78,7 @@ def test_one_failing_account_is_left_as_it_was_while_the_other_loads(
     simulators: dict[str, Simulator], tmp_path: Path, warehouse: Warehouse
 ) -> None:
     def run(tokens: dict[str, str]) -> Any:
-        source = scm_source(accounts=accounts(simulators, tokens))
+        source = lists_source(accounts=accounts(simulators, tokens))
         return load_source(source, tmp_path, warehouse.destination, warehouse.dataset_name)
 
     pipeline = run(TOKENS)
@@ -158,17 +166,18 @@ def test_the_command_reads_accounts_from_their_sections_and_exits_1_naming_the_f
         env[f"SOURCES__SCM_SOURCE__{alias.upper()}__ENDPOINT"] = simulator.url
         env[f"SOURCES__SCM_SOURCE__{alias.upper()}__CREDENTIALS__AUTH_TOKEN"] = TOKENS[alias]
     env["SOURCES__SCM_SOURCE__BETA__CREDENTIALS__AUTH_TOKEN"] = "beta-token-wrong-0123456789abcdef"
-    result = scm_export("run", cwd=tmp_path, env=env)
+    result = scm_export("run", *LISTS_ONLY, cwd=tmp_path, env=env)
     assert result.returncode == 1, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("scm-export:")]
     assert len(errors) == 1 and "Traceback" not in result.stderr
     assert errors[0].startswith("scm-export: error: account 'beta', certificates: GET ")
-    assert "; account 'beta', csr_list: GET " in errors[0] and "HTTP 401" in errors[0]
+    assert errors[0].endswith("; also not loaded: account 'beta', csr_list")
+    assert "HTTP 401" in errors[0]
     assert "beta-token-wrong" not in result.stderr + result.stdout
     alpha = simulators["alpha"].dataset
     listed = sum(r.owned_by_self for r in alpha.certificates)
     assert re.search(rf"^  alpha +certificates +{listed} rows", result.stdout, re.MULTILINE)
-    assert result.stdout.startswith("FAILED: 2 of 4 lists did not load")
+    assert result.stdout.startswith("FAILED: 2 of 4 objects did not load")
     assert re.search(
         r"^  beta +certificates +FAILED \(401, APIG.0301\)$", result.stdout, re.MULTILINE
     )
@@ -219,7 +228,7 @@ def test_account_settings_are_refused_before_any_request(
 ) -> None:
     monkeypatch.setenv("HUAWEICLOUD_SDK_AK", "an-sdk-key-that-must-not-be-used")
     with pytest.raises(ScmConfigError) as caught:
-        scm_source(**settings)
+        lists_source(**settings)
     assert message in str(caught.value)
 
 
@@ -244,7 +253,7 @@ def test_accounts_behind_one_endpoint_get_their_own_rows_and_a_forbidden_one_fai
             {"alias": alias, "endpoint": sim.url, "credentials": {"auth_token": tokens[alias]}}
             for alias in datasets
         ]
-        source = scm_source(accounts=configured, **every_list(page_size=10))
+        source = lists_source(accounts=configured, **every_list(page_size=10))
         pipeline = make_pipeline("scm_test", duckdb_destination, "scm", pipelines_dir=str(tmp_path))
         with pytest.raises(ScmAccountsFailed) as caught:
             load(pipeline, source)
@@ -289,11 +298,11 @@ def test_an_account_failing_half_way_through_its_list_leaves_its_tables_as_they_
 ) -> None:
     """Rows stream to dlt as pages arrive, so the failing account's first rows are in staging;
     the merge must leave them out and touch nothing of that account."""
-    monkeypatch.setattr("scm_source.extract.resources.BATCH_ROWS", 10)
+    monkeypatch.setattr("scm_source.extract.walk.BATCH_ROWS", 10)
     monkeypatch.setattr("scm_source.extract.resources.ITEM_ROWS", 10)
 
     def run() -> Any:
-        source = scm_source(
+        source = lists_source(
             accounts=accounts(simulators, TOKENS),
             **every_list(page_size=10),
             http={"max_attempts": 1},

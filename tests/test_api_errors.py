@@ -145,7 +145,7 @@ def test_the_backoff_waits_as_long_as_retry_after_asks(
     request = Request("GET", "http://127.0.0.1:9/v3/scm/certificates")
     answers = iter([Response(request, 429, header, b"{}"), Response(request, 200, {}, b"{}")])
     policy = RetryPolicy(backoff_seconds=0)
-    with caplog.at_level("WARNING", logger="scm_source.http.retry"):
+    with caplog.at_level("INFO", logger="scm_source.http.retry"):
         answer = send_with_retries(lambda: next(answers), policy, "GET certificates")
     assert answer.status == 200
     assert [record.getMessage() for record in caplog.records] == [

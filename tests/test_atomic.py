@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
-from tests.conftest import UNBOUNDED
+from tests.conftest import LISTS_ONLY, UNBOUNDED
 
 CERTIFICATES = 10_000
 MERGES = ("certificates", "certificates_history")
@@ -43,7 +43,15 @@ def test_a_kill_inside_a_merge_leaves_the_old_state_or_the_new(tmp_path: Path, m
     env["SOURCES__SCM_SOURCE__CERTIFICATES__OWNED_BY_SELF"] = "false"
     with Simulator(dataset, SimulatorOptions(**UNBOUNDED)) as sim:
         env = {**env, "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token}
-        command = [sys.executable, "-m", "scm_export.cli", "run", "--endpoint", sim.url]
+        command = [
+            sys.executable,
+            "-m",
+            "scm_export.cli",
+            "run",
+            "--endpoint",
+            sim.url,
+            *LISTS_ONLY,
+        ]
         first = tmp_path / "first"
         first.mkdir()
         run = subprocess.run(

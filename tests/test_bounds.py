@@ -13,7 +13,7 @@ import pytest
 
 from scm_source import ScmAccountsFailed, load, scm_source
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
-from tests.conftest import load_failure, load_source, query, scm_export
+from tests.conftest import LISTS, load_failure, load_source, query, scm_export
 
 CSR_PATH, CERTIFICATES_PATH = "/v3/scm/csr", "/v3/scm/certificates"
 
@@ -43,7 +43,7 @@ def loaded_ids(pipeline: Any, table: str) -> set[str]:
 def source_for(simulator: Simulator, **settings: Any) -> Any:
     return scm_source(
         credentials={"auth_token": simulator.token}, endpoint=simulator.url, **settings
-    )
+    ).with_resources(*LISTS)
 
 
 def owned_ids(dataset: Dataset) -> set[str]:

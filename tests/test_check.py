@@ -18,7 +18,7 @@ import pytest
 from scm_export.freshness import sync_flag
 
 from scm_source.simulator import CertificateRecord, Dataset, Simulator, SimulatorOptions
-from tests.conftest import scm_export
+from tests.conftest import LISTS_ONLY, scm_export
 
 DAY = timedelta(days=1)
 TOKEN = "check-token-0123456789abcdef0123456789"
@@ -55,7 +55,7 @@ class Warehouse:
         }
 
     def run(self, token: str = TOKEN) -> int:
-        return scm_export("run", cwd=self.folder, env=self.env(token)).returncode
+        return scm_export("run", *LISTS_ONLY, cwd=self.folder, env=self.env(token)).returncode
 
     def check(self, *args: str, env: dict[str, str] | None = None) -> Any:
         return scm_export("check", *args, cwd=self.folder, env={**self.env(), **(env or {})})

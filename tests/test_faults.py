@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg2
 
 from scm_source.simulator import Dataset, Simulator
-from tests.conftest import POSTGRES_DSN
+from tests.conftest import POSTGRES_DSN, lists_source
 
 
 class CuttingForwarder:
@@ -141,7 +141,7 @@ def test_a_load_that_fails_leaves_its_sync_log_saying_failed(tmp_path: Path) -> 
     import dlt
     import pytest
 
-    from scm_source import load, scm_source
+    from scm_source import load
 
     schema = f"scm_settle_{uuid.uuid4().hex[:8]}"
     dataset = Dataset.generate(40, 4, seed=6)
@@ -153,7 +153,7 @@ def test_a_load_that_fails_leaves_its_sync_log_saying_failed(tmp_path: Path) -> 
                 dataset_name=schema,
                 pipelines_dir=str(tmp_path),
             )
-            load(pipeline, scm_source(credentials={"auth_token": sim.token}, endpoint=sim.url))
+            load(pipeline, lists_source(credentials={"auth_token": sim.token}, endpoint=sim.url))
             with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
                 cursor.execute(f"SELECT id FROM {schema}.certificates")
                 before = {row[0] for row in cursor.fetchall()}
@@ -165,7 +165,9 @@ def test_a_load_that_fails_leaves_its_sync_log_saying_failed(tmp_path: Path) -> 
                 )
             dataset.churn(6, seed=1)
             with pytest.raises(Exception, match="refused by the test"):
-                load(pipeline, scm_source(credentials={"auth_token": sim.token}, endpoint=sim.url))
+                load(
+                    pipeline, lists_source(credentials={"auth_token": sim.token}, endpoint=sim.url)
+                )
         with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
             cursor.execute(f"SELECT id FROM {schema}.certificates")
             assert {row[0] for row in cursor.fetchall()} == before

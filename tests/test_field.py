@@ -17,9 +17,9 @@ import psycopg2
 import pytest
 from scm_export.target import destination
 
-from scm_source import ScmAccountsFailed, finish, load, scm_source
+from scm_source import ScmAccountsFailed, finish, load
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
-from tests.conftest import POSTGRES_DSN, REPO, every_list, scm_export
+from tests.conftest import POSTGRES_DSN, REPO, every_list, lists_source, scm_export
 
 
 def _token_env(simulator: Simulator, data_dir: Path) -> dict[str, str]:
@@ -190,10 +190,10 @@ def test_library_users_get_the_failed_account_raised_and_the_views(tmp_path: Pat
             )
             with pytest.raises(ScmAccountsFailed) as failed:
                 if finish_it:
-                    source = scm_source(accounts=accounts)
+                    source = lists_source(accounts=accounts)
                     finish(pipeline, source, pipeline.run(source))
                 else:
-                    load(pipeline, scm_source(accounts=accounts))
+                    load(pipeline, lists_source(accounts=accounts))
             assert {failure["account"] for failure in failed.value.failures} == {"beta"}
             assert "certificates_expiring" in _views(tmp_path / f"{finish_it}.duckdb")
             # what analysts use: dlt's dataset API over the tables
@@ -280,7 +280,7 @@ def test_add_limit_cuts_lists_short_and_so_merges_nothing(
     """What the README says of dlt's add_limit: a list cut short is an account not read in full,
     and the merge leaves such an account's tables as they were. (Items of 10 rows stand for the
     20,000 of a large inventory: a list of fewer rows arrives whole in its one item.)"""
-    monkeypatch.setattr("scm_source.extract.resources.BATCH_ROWS", 10)
+    monkeypatch.setattr("scm_source.extract.walk.BATCH_ROWS", 10)
     monkeypatch.setattr("scm_source.extract.resources.ITEM_ROWS", 10)
     pipeline = dlt.pipeline(
         "limited",
@@ -288,7 +288,7 @@ def test_add_limit_cuts_lists_short_and_so_merges_nothing(
         dataset_name="scm",
         pipelines_dir=str(tmp_path / "pipelines"),
     )
-    source = scm_source(
+    source = lists_source(
         credentials={"auth_token": sim.token}, endpoint=sim.url, **every_list(page_size=10)
     )
     pipeline.run(source.add_limit(1))
@@ -324,7 +324,7 @@ def test_the_plain_dlt_script_runs_as_the_command_does(
         assert script.stdout.startswith(f"Loaded into DuckDB file {database}, dataset scm, in ")
         assert "certificates_expiring" in _views(database)
         return
-    assert script.returncode == 1 and script.stdout.startswith("FAILED: 2 of 2 lists")
+    assert script.returncode == 1 and script.stdout.startswith("FAILED: 7 of 7 objects")
     [line] = [row for row in script.stderr.splitlines() if row.startswith("scm-export:")]
     assert line.startswith(
         f"scm-export: error: GET {sim.url}/v3/scm/certificates answered HTTP 401"

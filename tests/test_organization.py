@@ -13,7 +13,7 @@ from typing import Any
 import dlt
 import pytest
 
-from scm_source import ScmAccountsFailed, ScmConfigError, scm_source
+from scm_source import ScmAccountsFailed, ScmConfigError
 from scm_source.accounts.organization import ListedAccount as Listed
 from scm_source.accounts.organization import OrganizationSettings, aliases
 from scm_source.simulator import (
@@ -24,7 +24,15 @@ from scm_source.simulator import (
     Simulator,
     SimulatorOptions,
 )
-from tests.conftest import UNBOUNDED, Warehouse, load_source, query, scm_export
+from tests.conftest import (
+    LISTS_ONLY,
+    UNBOUNDED,
+    Warehouse,
+    lists_source,
+    load_source,
+    query,
+    scm_export,
+)
 from tests.test_organization_simulator import AGENCY, AK, MANAGEMENT_ID, SK
 
 SUSPENDED, AGENCYLESS = 10, 11  # indexes into MEMBERS
@@ -68,7 +76,7 @@ def simulator(organization: Organization) -> Iterator[Simulator]:
 
 def source(simulator: Simulator, **settings: Any) -> Any:
     organization = {"agency_name": AGENCY, "endpoint": simulator.url, **settings.pop("org", {})}
-    return scm_source(
+    return lists_source(
         credentials={"access_key": AK, "secret_key": SK, "iam_endpoint": simulator.url},
         endpoint=simulator.url,
         organization=organization,
@@ -271,10 +279,10 @@ def test_a_run_of_an_organization_from_the_command_prints_each_account_and_leaks
         "SOURCES__SCM_SOURCE__ORGANIZATION__ENDPOINT": simulator.url,
         "SOURCES__SCM_SOURCE__ORGANIZATION__DURATION_SECONDS": "900",
     }
-    ran = scm_export("run", cwd=tmp_path, env=env)
+    ran = scm_export("run", *LISTS_ONLY, cwd=tmp_path, env=env)
     assert ran.returncode == 1, ran.stderr
     lines = ran.stdout.splitlines()
-    assert lines[0].startswith("FAILED: 2 of 26 lists did not load")
+    assert lines[0].startswith("FAILED: 2 of 26 objects did not load")
     assert lines[-1] == "Accounts: 13 (11 loaded, 1 skipped, 1 failed)"
     assert "  member_11   certificates    skipped (the account is suspended)" in lines
     assert "  member_12   csr_list        FAILED (403, IAM.0002)" in lines
@@ -326,7 +334,7 @@ def test_an_account_can_name_an_agency_instead_of_keys(
 ) -> None:
     target = organization.members[4]
     pipeline = load_source(
-        scm_source(
+        lists_source(
             credentials={"access_key": AK, "secret_key": SK, "iam_endpoint": simulator.url},
             accounts=[
                 {
@@ -342,7 +350,7 @@ def test_an_account_can_name_an_agency_instead_of_keys(
     )
     assert loaded_rows(pipeline, "audit") == expected_rows(target)
     with pytest.raises(ScmConfigError, match="names agency_name but not domain_id"):
-        scm_source(
+        lists_source(
             credentials={"access_key": AK, "secret_key": SK},
             accounts=[{"alias": "audit", "endpoint": simulator.url, "agency_name": AGENCY}],
         )

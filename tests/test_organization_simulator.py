@@ -79,8 +79,8 @@ def assume(simulator: Simulator, account: Member | str, agency: str = AGENCY) ->
             }
         }
     }
-    url = f"{simulator.url}/v3.0/OS-CREDENTIAL/securitytokens"
-    return post_json(url, body, RetryPolicy(max_attempts=1), True, MANAGEMENT)
+    path = "/v3.0/OS-CREDENTIAL/securitytokens"
+    return post_json(simulator.url, path, body, RetryPolicy(max_attempts=1), True, MANAGEMENT)
 
 
 def certificates(simulator: Simulator, auth: AccessKeyAuth) -> Response:

@@ -120,7 +120,7 @@ def test_rows_repeated_across_pages_are_loaded_once(counts: str) -> None:
 def test_an_answer_without_list_total_or_ids_is_named(
     body: dict[str, object], message: str
 ) -> None:
-    fetch = fetch_page(lambda path, params: body, CERTIFICATES.endpoint, {}, 10)
+    fetch = fetch_page(lambda *call: body, CERTIFICATES.endpoint, {}, 10)
     with pytest.raises(ScmResponseError) as error:
         fetch(20)
     assert str(error.value) == f"GET /v3/scm/certificates offset=20 limit=10: {message}"

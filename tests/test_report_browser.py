@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from scm_source.simulator import Dataset, Simulator
-from tests.conftest import scm_export
+from tests.conftest import LISTS_ONLY, scm_export
 from tests.test_views import Datasets, expected, three_accounts
 
 CHROMIUM = shutil.which("chromium")
@@ -152,9 +152,15 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Dat
     tokens = tokens_of(datasets)
     serving = {tokens[alias]: data for alias, data in datasets.items()}
     with Simulator(Dataset.generate(1, 1, seed=1), accounts=serving) as simulator:
-        assert scm_export("run", cwd=folder, env=run_env(simulator, tokens)).returncode == 0
+        assert (
+            scm_export("run", *LISTS_ONLY, cwd=folder, env=run_env(simulator, tokens)).returncode
+            == 0
+        )
         refused = {**tokens, "gamma": "gamma-token-refused-0123456789abcdef0"}
-        assert scm_export("run", cwd=folder, env=run_env(simulator, refused)).returncode == 1
+        assert (
+            scm_export("run", *LISTS_ONLY, cwd=folder, env=run_env(simulator, refused)).returncode
+            == 1
+        )
     written = scm_export("report", "--html", "report.html", cwd=folder)
     assert written.returncode == 0, written.stderr
     yield folder, datasets

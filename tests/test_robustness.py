@@ -17,7 +17,7 @@ import pytest
 
 from scm_source import ScmAccountsFailed
 from scm_source.simulator import Dataset, Faults, Simulator, SimulatorOptions
-from tests.conftest import REPO, Warehouse, query, run_load, scm_export
+from tests.conftest import LISTS_ONLY, REPO, Warehouse, query, run_load, scm_export
 
 TOKEN_ENV = "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN"
 
@@ -68,7 +68,12 @@ def test_a_run_killed_mid_extract_leaves_the_destination_as_it_was(tmp_path: Pat
     hold.set()  # the first run goes through
     with Simulator(dataset, SimulatorOptions(hold=hold, hold_after=15)) as simulator:
         env = {TOKEN_ENV: simulator.token, "DESTINATION__DUCKDB__CREDENTIALS": str(database)}
-        assert scm_export("run", "--endpoint", simulator.url, cwd=tmp_path, env=env).returncode == 0
+        assert (
+            scm_export(
+                "run", "--endpoint", simulator.url, *LISTS_ONLY, cwd=tmp_path, env=env
+            ).returncode
+            == 0
+        )
         before = snapshot(database)
 
         for record in dataset.certificates[:40]:
@@ -79,7 +84,15 @@ def test_a_run_killed_mid_extract_leaves_the_destination_as_it_was(tmp_path: Pat
         simulator.clear_log()
         hold.clear()  # requests after the 15th of the second run wait: it is killed mid-paging
         process = subprocess.Popen(
-            [sys.executable, "-m", "scm_export.cli", "run", "--endpoint", simulator.url],
+            [
+                sys.executable,
+                "-m",
+                "scm_export.cli",
+                "run",
+                "--endpoint",
+                simulator.url,
+                *LISTS_ONLY,
+            ],
             cwd=tmp_path,
             env={
                 **os.environ,
@@ -98,7 +111,7 @@ def test_a_run_killed_mid_extract_leaves_the_destination_as_it_was(tmp_path: Pat
         hold.set()
         assert snapshot(database) == before
 
-        result = scm_export("run", "--endpoint", simulator.url, cwd=tmp_path, env=env)
+        result = scm_export("run", "--endpoint", simulator.url, *LISTS_ONLY, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     statuses = dict(values_by_id(database, "certificates", "status"))
     assert sorted(statuses) == sorted(r.api["id"] for r in dataset.certificates if r.owned_by_self)
@@ -250,7 +263,7 @@ def test_tls_is_verified_and_an_unknown_certificate_fails_at_once(
             TOKEN_ENV: simulator.token,
             "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "w.duckdb"),
         }
-        refused = scm_export("run", "--endpoint", simulator.url, cwd=tmp_path, env=env)
+        refused = scm_export("run", "--endpoint", simulator.url, *LISTS_ONLY, cwd=tmp_path, env=env)
         assert simulator.requests == []  # the handshake failed: no request was ever read
         trusted_env = {**env, "SOURCES__SCM_SOURCE__HTTP__CA_BUNDLE": tls_files[0]}
         trusted = scm_export("run", "--endpoint", simulator.url, cwd=tmp_path, env=trusted_env)

@@ -343,9 +343,15 @@ def loaded_tables() -> dict[str, dict[str, str]]:
         return {name: column["data_type"] for name, column in columns.items()}
 
     tables = {SYNC_LOG: {**typed(SYNC_LOG_COLUMNS), **DLT_COLUMNS}}
-    for scm_list in OBJECTS:
-        tables[scm_list.name] = {**typed(scm_list.columns), **DLT_COLUMNS}
-        tables[scm_list.history] = {**typed(scm_list.columns), **VALIDITY_COLUMNS, **DLT_COLUMNS}
+    for each in OBJECTS:
+        for table in each.tables:
+            tables[table.name] = {**typed(table.columns), **DLT_COLUMNS}
+            if table.history is not None:
+                tables[table.history] = {
+                    **typed(table.columns),
+                    **VALIDITY_COLUMNS,
+                    **DLT_COLUMNS,
+                }
     return tables
 
 

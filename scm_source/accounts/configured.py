@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.exceptions import ConfigurationException
@@ -37,7 +37,7 @@ from scm_source.auth.credentials import (
     any_set,
     choose_way,
 )
-from scm_source.config.endpoints import refuse_plain_http, validate_endpoint
+from scm_source.config.endpoints import default_ccm_endpoint, refuse_plain_http, validate_endpoint
 from scm_source.errors import ScmConfigError
 
 DEFAULT_ALIAS = "default"
@@ -48,10 +48,11 @@ _ALIAS = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 @configspec
 class ScmAccountConfiguration(BaseConfiguration):
-    credentials: ScmCredentials | None = None
-    endpoint: str | None = None
-    agency_name: str | None = None
-    domain_id: str | None = None
+    credentials: Optional[ScmCredentials] = None
+    endpoint: Optional[str] = None
+    ccm_endpoint: Optional[str] = None
+    agency_name: Optional[str] = None
+    domain_id: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Account:
 
     alias: str
     endpoint: str
+    ccm_endpoint: str  # CCM's base URL, for its private CAs
     auth: AuthWay
     domain_id: str | None = None  # the account id, when known (every row carries it)
     skipped: str | None = None  # why it is not read (an organization member not active)
@@ -75,23 +77,28 @@ def resolve_accounts(
     accounts: Sequence[str | Mapping[str, Any]] | None,
     credentials: ScmCredentials | None,
     endpoint: str,
+    ccm_endpoint: str | None,
     environ: Mapping[str, str],
 ) -> list[Account]:
     """The accounts to read, each with its way of authenticating. Entries are aliases resolved
     from their config sections, or mappings with `alias`, `credentials` and optional `endpoint`
     (for code and tests). The source's own account may use the SDK's variables in `environ`;
-    named accounts use only their own section (the variables would give each the same keys)."""
+    named accounts use only their own section (the variables would give each the same keys).
+    Without a `ccm_endpoint`, an account's is its SCM endpoint's site's (config/endpoints.py)."""
     default_endpoint = validate_endpoint(endpoint)
+    default_ccm = validate_endpoint(ccm_endpoint, "ccm_endpoint") if ccm_endpoint else None
     if not accounts:
         way = choose_way(credentials, environ)
         domain_id = credentials_domain_id(credentials)
-        return [Account(DEFAULT_ALIAS, refuse_plain_http(default_endpoint), way, domain_id)]
+        scm = refuse_plain_http(default_endpoint)
+        ccm = refuse_plain_http(default_ccm or default_ccm_endpoint(scm), "ccm_endpoint")
+        return [Account(DEFAULT_ALIAS, scm, ccm, way, domain_id)]
     if isinstance(accounts, str) or not isinstance(accounts, Sequence):
         raise ScmConfigError(
             f'accounts={accounts!r} must be a list of account aliases, e.g. ["prod", "staging"]'
             " (sources.scm_source.accounts)"
         )
-    resolved = [_resolve(entry, default_endpoint) for entry in accounts]
+    resolved = [_resolve(entry, default_endpoint, default_ccm) for entry in accounts]
     agencies = [account.alias for account, _ in resolved if account.agency_name]
     if any_set(credentials) and not agencies:
         raise ScmConfigError(
@@ -111,6 +118,7 @@ class _Configured:
 
     alias: str
     endpoint: str
+    ccm_endpoint: str
     credentials: ScmCredentials | None
     domain_id: str | None
     agency_name: str | None
@@ -124,10 +132,13 @@ def _with_way(account: _Configured, endpoint_setting: str) -> Account:
         else choose_way(account.credentials, {}, section)
     )
     endpoint = refuse_plain_http(account.endpoint, endpoint_setting)
-    return Account(account.alias, endpoint, way, account.domain_id)
+    ccm = refuse_plain_http(account.ccm_endpoint, f"{account.alias}.ccm_endpoint")
+    return Account(account.alias, endpoint, ccm, way, account.domain_id)
 
 
-def _resolve(entry: str | Mapping[str, Any], default_endpoint: str) -> tuple[_Configured, str]:
+def _resolve(
+    entry: str | Mapping[str, Any], default_endpoint: str, default_ccm: str | None
+) -> tuple[_Configured, str]:
     """The account's section, checked; and the name of the setting its endpoint came from."""
     explicit = dict(entry) if isinstance(entry, Mapping) else None
     alias = explicit.pop("alias", None) if explicit is not None else entry
@@ -161,5 +172,12 @@ def _resolve(entry: str | Mapping[str, Any], default_endpoint: str) -> tuple[_Co
                 f" agency is assumed with the source's own credentials) ({where})"
             )
     domain_id = config.domain_id or credentials_domain_id(config.credentials)
-    configured = _Configured(alias, endpoint, config.credentials, domain_id, config.agency_name)
+    ccm = (
+        validate_endpoint(config.ccm_endpoint, f"{alias}.ccm_endpoint")
+        if config.ccm_endpoint
+        else default_ccm or default_ccm_endpoint(endpoint)
+    )
+    configured = _Configured(
+        alias, endpoint, ccm, config.credentials, domain_id, config.agency_name
+    )
     return configured, f"{alias}.endpoint"

@@ -22,13 +22,30 @@ from scm_source.accounts.organization import (
 )
 from scm_source.auth.credentials import AgencyWay, AuthWay, CallerWay, IamReach, build_auth
 from scm_source.auth.signers import ScmAuth
+from scm_source.config.endpoints import CCM, Service
 from scm_source.errors import ScmError
 from scm_source.http.client import ScmClient
 from scm_source.http.throttle import LearnedLevel
 
 logger = logging.getLogger(__name__)
 
-AccountClient = tuple[Account, "ScmClient | None"]  # None: the account is skipped
+
+@dataclass(frozen=True)
+class AccountClients:
+    """An account's clients, one per service host (SCM's, CCM's), with one way of signing."""
+
+    scm: ScmClient
+    ccm: ScmClient
+
+    def of(self, service: Service) -> ScmClient:
+        return self.ccm if service == CCM else self.scm
+
+    def close(self) -> None:
+        self.scm.close()
+        self.ccm.close()
+
+
+AccountClient = tuple[Account, "AccountClients | None"]  # None: the account is skipped
 
 
 @dataclass(frozen=True)
@@ -64,7 +81,7 @@ class AccountDirectory:
         self._factory = factory
         # Built now, so that a bad credential fails before any request.
         self._caller = build_auth(caller, None, factory.iam) if caller is not None else None
-        self._organization: tuple[OrganizationSettings, str] | None = None
+        self._organization: tuple[OrganizationSettings, tuple[str, str]] | None = None
         self._lock = threading.Lock()
         self._listed: list[AccountClient] | None = None
         self._failure: ScmError | None = None
@@ -72,11 +89,15 @@ class AccountDirectory:
 
     @classmethod
     def of_organization(
-        cls, factory: ClientFactory, caller: AuthWay, settings: OrganizationSettings, endpoint: str
+        cls,
+        factory: ClientFactory,
+        caller: AuthWay,
+        settings: OrganizationSettings,
+        endpoints: tuple[str, str],
     ) -> AccountDirectory:
-        """The accounts of the caller's organization, read at `endpoint` (SCM's)."""
+        """The accounts of the caller's organization, read at `endpoints` (SCM's, CCM's)."""
         directory = cls(factory, (), caller)
-        directory._organization = (settings, endpoint)
+        directory._organization = (settings, endpoints)
         return directory
 
     def accounts(self) -> list[AccountClient]:
@@ -92,11 +113,16 @@ class AccountDirectory:
                 raise self._failure
             return list(self._listed or ())
 
-    def _client(self, account: Account) -> ScmClient:
+    def _client(self, account: Account) -> AccountClients:
         auth = build_auth(account.auth, self._caller, self._factory.iam)
-        return self._factory.client(account.endpoint, auth)
+        return AccountClients(
+            self._factory.client(account.endpoint, auth),
+            self._factory.client(account.ccm_endpoint, auth),
+        )
 
-    def _list(self, organization: OrganizationSettings, endpoint: str) -> list[AccountClient]:
+    def _list(
+        self, organization: OrganizationSettings, endpoints: tuple[str, str]
+    ) -> list[AccountClient]:
         """The organization's accounts that `include`/`exclude` select: the management account
         read with the caller's credentials, active members through the agency, the rest skipped."""
         assert self._caller is not None and organization.agency_name
@@ -117,7 +143,7 @@ class AccountDirectory:
                 if member.id == manager
                 else AgencyWay(organization.agency_name, member.id)
             )
-            account = Account(alias_of[member.id], endpoint, way, member.id, skipped=why)
+            account = Account(alias_of[member.id], *endpoints, way, member.id, skipped=why)
             if why:
                 logger.warning("account %s (%s): %s, not read", member.name, member.id, why)
                 chosen.append((account, None))

@@ -14,6 +14,7 @@ import pendulum
 
 from scm_source.auth.signers import AccessKeyAuth, ScmAuth, TokenAuth
 from scm_source.errors import ScmResponseError
+from scm_source.http.allowed import allowed_call
 from scm_source.http.answers import api_error, refuse_redirect
 from scm_source.http.retry import RetryPolicy, send_with_retries
 from scm_source.http.transport import HEADERS, Request, Response, Transport
@@ -30,8 +31,9 @@ class RenewedAuth(ScmAuth):
     SENT_IN = ""  # the header that tells which credential a request went with
     HINTS: ClassVar[Mapping[int, str]] = {}  # what to do about a refusal, where IAM tells more
 
-    def __init__(self, url: str, retry: RetryPolicy, verify: str | bool) -> None:
-        self._url = url
+    def __init__(self, endpoint: str, path: str, retry: RetryPolicy, verify: str | bool) -> None:
+        self._endpoint, self._path = endpoint, path
+        self._url = endpoint + path
         self._retry = retry
         self._verify = verify
         self._lock = threading.Lock()
@@ -68,7 +70,9 @@ class RenewedAuth(ScmAuth):
         raise NotImplementedError
 
     def _fetch(self) -> None:
-        response = post_json(self._url, self._body(), self._retry, self._verify, self._caller())
+        response = post_json(
+            self._endpoint, self._path, self._body(), self._retry, self._verify, self._caller()
+        )
         if response.status != 201:
             raise api_error(response, self.describe(), self.HINTS)
         current, expires_at = self._read(response)
@@ -98,7 +102,7 @@ class PasswordAuth(RenewedAuth):
         retry: RetryPolicy,
         verify: str | bool = True,
     ) -> None:
-        super().__init__(f"{iam_endpoint}/v3/auth/tokens", retry, verify)
+        super().__init__(iam_endpoint, "/v3/auth/tokens", retry, verify)
         register(password)
         self._username = username
         self._password = password
@@ -150,7 +154,7 @@ class AgencyAuth(RenewedAuth):
         retry: RetryPolicy,
         verify: str | bool = True,
     ) -> None:
-        super().__init__(f"{iam_endpoint}/v3.0/OS-CREDENTIAL/securitytokens", retry, verify)
+        super().__init__(iam_endpoint, "/v3.0/OS-CREDENTIAL/securitytokens", retry, verify)
         self._caller_auth = caller
         self._agency_name = agency_name
         self._domain_id = domain_id
@@ -199,13 +203,17 @@ def _answer_field(response: Response, url: str, *path: str) -> Any:
 
 
 def post_json(
-    url: str,
+    endpoint: str,
+    path: str,
     body: dict[str, Any],
     retry: RetryPolicy,
     verify: str | bool,
     auth: ScmAuth | None = None,
 ) -> Response:
-    """One POST to IAM with retries; never follows a redirect (it would carry the body)."""
+    """One POST to IAM (`endpoint` + `path`) with retries; never follows a redirect (it would
+    carry the body)."""
+    allowed_call("POST", path)
+    url = endpoint + path
     transport = Transport(url, verify, connections=1)
     headers = {**HEADERS, "Content-Type": "application/json"}
     unsigned = Request("POST", url, headers, json.dumps(body).encode())

@@ -23,6 +23,9 @@ ENV_PREFIX = "SOURCES__SCM_SOURCE__"
 Tree = Mapping[str, Any]
 # Names of the first releases, before each list had a section, that are not a section's name.
 RENAMED = {"csr_name": ["csr_list.name"]}
+# The sections the first releases' top-level names moved into (the objects added since never had
+# a top-level name).
+MOVED_INTO = ("certificates", "csr_list", "http", "organization")
 
 
 def check_setting_names(tree: Tree, aliases: Collection[str]) -> None:
@@ -30,6 +33,7 @@ def check_setting_names(tree: Tree, aliases: Collection[str]) -> None:
     `aliases` the accounts' sections (each with an endpoint and credentials)."""
     account: Tree = {
         "endpoint": None,
+        "ccm_endpoint": None,
         "agency_name": None,
         "domain_id": None,
         "credentials": tree["credentials"],
@@ -74,7 +78,7 @@ def _moved(tree: Tree) -> dict[str, list[str]]:
     """Each name of a section that is not a top-level setting, with where it is now."""
     moved: dict[str, list[str]] = {}
     for section, names in tree.items():
-        if isinstance(names, Mapping) and section != "credentials":
+        if isinstance(names, Mapping) and section in MOVED_INTO:
             for name in names:
                 if name not in tree:
                     moved.setdefault(name, []).append(f"{section}.{name}")

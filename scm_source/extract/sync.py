@@ -57,8 +57,7 @@ class SyncEntry:
     request_id: str | None = None
 
     def finish(self, report: PagingReport, retries: int, error: Exception | None = None) -> None:
-        """What the walk saw, also when it failed half-way."""
-        self.finished_at = _now()
+        """What a list's walk saw, also when it failed half-way."""
         self.api_total = report.total if report.pages else None
         self.rows_received = report.rows_received
         self.rows = report.rows_unique
@@ -66,8 +65,30 @@ class SyncEntry:
         self.queries = report.queries
         self.rows_unreachable = report.shortfall if report.pages else None
         self.unreachable_exact = report.shortfall_exact if report.pages else None
-        self.retries = retries
         self.offset_mode = report.offset_mode
+        self._end(retries, error, report.proves_complete)
+
+    def finish_reads(
+        self,
+        wanted: int,
+        rows: int,
+        requests: int,
+        retries: int,
+        in_full: bool,
+        error: Exception | None = None,
+    ) -> None:
+        """What a child object's reads saw (details, lookups): `wanted` rows of its parent,
+        `rows` written, `requests` sent; in full when its parent was read in full."""
+        self.api_total, self.rows_received, self.rows, self.pages = wanted, rows, rows, requests
+        self._end(retries, error, in_full)
+
+    def fail(self, error: Exception) -> None:
+        """Failed before it read anything (its parent did not load, say)."""
+        self._end(0, error, False)
+
+    def _end(self, retries: int, error: Exception | None, complete: bool) -> None:
+        self.finished_at = _now()
+        self.retries = retries
         if error is not None:
             self.outcome = FAILED
             self.error = (str(error).strip().splitlines() or [type(error).__name__])[0]
@@ -75,7 +96,7 @@ class SyncEntry:
                 self.http_status, self.error_code = error.status, error.error_code
                 self.request_id = error.request_id
         else:
-            self.read_in_full = report.proves_complete and not self.filtered
+            self.read_in_full = complete and not self.filtered
 
     def settle(self, earlier: set[str] | None, reached: set[str]) -> None:
         """What the merge does to the account's earlier rows that this read did not reach."""

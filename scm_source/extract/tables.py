@@ -22,16 +22,20 @@ from dlt.common.schema.typing import TDeleteInsertStrategyDict, TScd2StrategyDic
 from dlt.extract.hints import TResourceHints
 
 from scm_source.extract.sync import SYNC_LOG_COLUMNS
-from scm_source.objects.kinds import PagedList
+from scm_source.objects.kinds import Table
 
-KEY = ("account", "id")
 VALIDITY = ["valid_from", "valid_to"]
 VERSION = "version_hash"
 SYNC_LOG = "sync_log"
-# The objects of this run's staging table, by account and id.
-SEEN_OBJECTS = (
-    "{table}.account || '/' || {table}.id IN (SELECT account || '/' || id FROM {staging_table})"
-)
+
+
+def seen_units(unit: str) -> str:
+    """The rows of the units (an object's id, a certificate's id) this run's staging table
+    holds, by account."""
+    return (
+        f"{{table}}.account || '/' || {{table}}.{unit} IN"
+        f" (SELECT account || '/' || {unit} FROM {{staging_table}})"
+    )
 
 
 def accounts_scope(aliases: Sequence[str]) -> str:
@@ -56,43 +60,43 @@ class Loaded:
 NONE_LOADED = Loaded()
 
 
-def run_scope(loaded: Loaded) -> str:
-    """What a run may delete or close: every row of an account read in full, only the objects
+def run_scope(unit: str, loaded: Loaded) -> str:
+    """What a run may delete or close: every row of an account read in full, only the units
     received of one read in part. Always set: dlt keeps a table's stored scope when a later
     run's hints leave it out, so every run names its own."""
     scopes = [accounts_scope(loaded.in_full)] if loaded.in_full else []
     if loaded.in_part:
-        scopes.append(f"{accounts_scope(loaded.in_part)} AND {SEEN_OBJECTS}")
+        scopes.append(f"{accounts_scope(loaded.in_part)} AND {seen_units(unit)}")
     return " OR ".join(f"({scope})" for scope in scopes) if scopes else accounts_scope(())
 
 
-def snapshot_hints(scm_list: PagedList, loaded: Loaded) -> TResourceHints:
+def snapshot_hints(table: Table, loaded: Loaded) -> TResourceHints:
     disposition: TDeleteInsertStrategyDict = {
         "disposition": "merge",
         "strategy": "delete-insert",
         "source_filter": accounts_scope(loaded.accounts),
-        "destination_scope": run_scope(loaded),
-        "deduplicated": True,  # paging keeps each id once per account: no window to dedup
+        "destination_scope": run_scope(table.unit, loaded),
+        "deduplicated": True,  # each unit comes once per account: no window to dedup
     }
     return dlt.mark.make_hints(
-        table_name=scm_list.name,
+        table_name=table.name,
         write_disposition=disposition,
-        primary_key=KEY,
-        columns=scm_list.columns,
+        primary_key=table.key,
+        columns=table.columns,
     )
 
 
-def history_hints(scm_list: PagedList, loaded: Loaded) -> TResourceHints:
+def history_hints(table: Table, loaded: Loaded) -> TResourceHints:
     disposition: TScd2StrategyDict = {
         "disposition": "merge",
         "strategy": "scd2",
         "source_filter": accounts_scope(loaded.accounts),
-        "destination_scope": run_scope(loaded),
+        "destination_scope": run_scope(table.unit, loaded),
         "row_version_column_name": VERSION,
         "validity_column_names": VALIDITY,
     }
     return dlt.mark.make_hints(
-        table_name=scm_list.history, write_disposition=disposition, columns=scm_list.columns
+        table_name=table.history, write_disposition=disposition, columns=table.columns
     )
 
 

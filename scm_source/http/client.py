@@ -3,6 +3,7 @@ to be a JSON object."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -10,10 +11,11 @@ from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 from scm_source.errors import ScmResponseError
+from scm_source.http.allowed import AllowedCall, allowed_call
 from scm_source.http.answers import api_error, refuse_redirect
 from scm_source.http.retry import RetryPolicy, send_with_retries
 from scm_source.http.throttle import AdaptiveLimit, LearnedLevel
-from scm_source.http.transport import Request, Response, Transport
+from scm_source.http.transport import HEADERS, Request, Response, Transport
 
 OVERSHOOT_RESENDS = 3  # times a request refused for the limit's overshoot is sent again at once
 
@@ -30,8 +32,9 @@ class Credential(Protocol):
 
 
 class ScmClient:
-    """GETs JSON objects from an SCM (or Organizations) endpoint; safe to share between
-    threads. Each client adapts its own in-flight limit (the gateway throttles per user)."""
+    """Reads JSON objects from an SCM, CCM or Organizations endpoint, through the allow-list;
+    safe to share between threads. Each client adapts its own in-flight limit (the gateway
+    throttles per user)."""
 
     def __init__(
         self,
@@ -50,7 +53,7 @@ class ScmClient:
         # Shared by every account's client: the process's bound on connections in use.
         self._connections = connections or threading.Semaphore(max_concurrency)
         self._transport = Transport(endpoint, verify, max_concurrency)
-        self.retries: Counter[str] = Counter()  # by path: the sync log's count per list
+        self.retries: Counter[str] = Counter()  # by call: the sync log's count per object
         self._retries_lock = threading.Lock()
 
     def close(self) -> None:
@@ -59,35 +62,47 @@ class ScmClient:
         self._transport.close()
 
     def get_json(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
-        response = self._get(path, params)
+        return self.call("GET", path, params)
+
+    def call(
+        self, method: str, path: str, params: Mapping[str, str], body: Any = None
+    ) -> dict[str, Any]:
+        """One allowed call (http/allowed.py), its answer a JSON object; a POST sends `body`
+        as JSON. Retries are counted by the call (`retries[call.name]`)."""
+        call = allowed_call(method, path)
+        payload = b"" if body is None else json.dumps(body).encode()
+        response = self._send(call, path, params, payload)
         if response.status == 401 and self._auth.renew(response):  # once: it may have expired
-            response = self._get(path, params)
+            response = self._send(call, path, params, payload)
         refuse_redirect(response)
         if response.status >= 400:
             raise api_error(response, self._auth.describe())
+        asked = f"{method} {path} ({_describe_params(params)})"
         try:
-            body = response.json()
+            answer = response.json()
         except ValueError:
             raise ScmResponseError(
-                f"GET {path} ({_describe_params(params)}) answered HTTP {response.status}"
+                f"{asked} answered HTTP {response.status}"
                 f" with a body that is not JSON (Content-Type"
                 f" {response.headers.get('Content-Type', '-')}, starting"
                 f" {response.text[:60]!r}); is `endpoint` pointing at a proxy?"
             ) from None
-        if not isinstance(body, dict):
+        if not isinstance(answer, dict):
             raise ScmResponseError(
-                f"GET {path} ({_describe_params(params)}) answered a JSON {type(body).__name__},"
-                " not an object"
+                f"{asked} answered a JSON {type(answer).__name__}, not an object"
             )
-        return body
+        return answer
 
-    def _get(self, path: str, params: Mapping[str, str]) -> Response:
+    def _send(
+        self, call: AllowedCall, path: str, params: Mapping[str, str], payload: bytes
+    ) -> Response:
         url = self.endpoint + path
-        query = f"{url}?{urlencode(params, quote_via=quote)}" if params else url
+        target = f"{url}?{urlencode(params, quote_via=quote)}" if params else url
+        headers = {**HEADERS, "Content-Type": "application/json"} if payload else HEADERS
 
         def count_retry() -> None:
             with self._retries_lock:
-                self.retries[path] += 1
+                self.retries[call.name] += 1
 
         def send() -> Response:
             """A 429 the in-flight limit has already corrected for is sent again at once (a
@@ -101,12 +116,13 @@ class ScmClient:
 
         def send_once() -> tuple[Response, bool]:
             with self.in_flight.slot() as report, self._connections:
-                request = self._auth(Request("GET", query))  # each attempt signed anew
+                # Each attempt signed anew.
+                request = self._auth(Request(call.method, target, headers, payload))
                 response = self._transport.send(request, self._retry.request_timeout_seconds)
                 throttled = response.status == 429
                 return response, report(throttled, response.retry_after() if throttled else None)
 
-        return send_with_retries(send, self._retry, f"GET {url}", count_retry)
+        return send_with_retries(send, self._retry, f"{call.method} {url}", count_retry)
 
 
 def _describe_params(params: Mapping[str, str]) -> str:

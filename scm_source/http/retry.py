@@ -108,7 +108,7 @@ def send_with_retries(
         delay = state.next_action.sleep if state.next_action else 0.0
         if on_retry is not None:
             on_retry()
-        logger.warning(
+        logger.info(  # what a retry saw is the run's to say, if it gives up: not a warning
             "retrying %s after %s (attempt %d, waiting %.1f s)",
             redact(what),
             reason,

@@ -18,10 +18,10 @@ from scm_source.config.values import (
     zone_setting,
 )
 from scm_source.errors import ScmConfigError
-from scm_source.objects.kinds import ListSettings, PagedList, RowConverter
+from scm_source.objects.kinds import ListSettings, PagedList, RowConverter, Table
 from scm_source.paging.pages import ListEndpoint
 from scm_source.paging.steps import Refine, Reorder, Split
-from scm_source.rows.schema import INSTANT, STAMP_COLUMNS, columns
+from scm_source.rows.schema import INSTANT, columns
 from scm_source.rows.values import check_types, parse_expire_time, parsed_field, type_checks
 
 DEFAULT_EXPIRE_TIME_ZONE = "Asia/Shanghai"
@@ -175,11 +175,12 @@ def _certificate_converter(settings: CertificateSettings) -> RowConverter:
 
 CERTIFICATES = PagedList(
     name="certificates",
-    history="certificates_history",
     endpoint=ListEndpoint("/v3/scm/certificates", "certificates", "total_count"),
     settings=CertificateSettings,
-    columns={**STAMP_COLUMNS, **CERTIFICATE_COLUMNS},
     converter=_certificate_converter,
+    tables=(Table.of("certificates", CERTIFICATE_COLUMNS, history="certificates_history"),),
+    # What the detail, deployment and tag reads look at to decide which certificates to read.
+    published=("status", "signature_algorithm"),
     steps=(
         # CANCLEREVOKING and CANCELSUPPLEMENTING match no status filter: sorted by status, they
         # come together, from one end or the other.

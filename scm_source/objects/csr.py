@@ -9,10 +9,10 @@ from dlt.common.configuration import configspec
 
 from scm_source.config.values import SECTION, one_of
 from scm_source.errors import ScmConfigError
-from scm_source.objects.kinds import ListSettings, PagedList, RowConverter
+from scm_source.objects.kinds import ListSettings, PagedList, RowConverter, Table
 from scm_source.paging.pages import ListEndpoint
 from scm_source.paging.steps import Refine, Split
-from scm_source.rows.schema import INSTANT, STAMP_COLUMNS, columns
+from scm_source.rows.schema import INSTANT, columns
 from scm_source.rows.values import check_types, from_epoch_millis, parsed_field, type_checks
 
 PRIVATE_KEY_ALGOS = ("RSA_2048", "RSA_3072", "RSA_4096", "EC_P256", "EC_P384", "SM2")
@@ -83,11 +83,10 @@ def _csr_converter(settings: CsrSettings) -> RowConverter:
 
 CSR_LIST = PagedList(
     name="csr_list",
-    history="csr_history",
     endpoint=ListEndpoint("/v3/scm/csr", "csr_list", "total"),
     settings=CsrSettings,
-    # The CSR list carries no account id: it is the account's configured domain_id.
-    columns={**STAMP_COLUMNS, **CSR_COLUMNS, **columns(domain_id="text")},
     converter=_csr_converter,
+    # The CSR list carries no account id: `domain_id` is the account's configured one.
+    tables=(Table.of("csr_list", CSR_COLUMNS, history="csr_history"),),
     steps=(Split("private_key_algo", PRIVATE_KEY_ALGOS), Refine("name", ("name",))),
 )

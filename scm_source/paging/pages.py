@@ -10,9 +10,9 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from scm_source.config.values import is_whole_number
 from scm_source.errors import ScmApiError, ScmResponseError
@@ -32,11 +32,33 @@ ALL_IN = "all rows in"
 
 @dataclass(frozen=True)
 class ListEndpoint:
-    """Where one list lives and how its answer names the rows and their count."""
+    """Where one list lives, how one page is asked for, and how its answer names the rows, their
+    ids and their count. Most lists take their filters, `limit` and `offset` in the query; one
+    read with a POST (SCM's certificates by tag) takes them in a JSON body that `body` builds."""
 
     path: str
     list_key: str
     total_key: str
+    id_key: str = "id"
+    method: str = "GET"
+    body: Callable[[dict[str, str], int, int], dict[str, Any]] | None = None
+    # A 400 with one of these codes past the first page is the window's end (an offset past
+    # the API's bound), not a failed list.
+    refusal_codes: tuple[str, ...] = ("SCM.0005",)
+
+    def ask(self, call: JsonCall, query: dict[str, str], limit: int, offset: int) -> Any:
+        """One page's answer, asked as the endpoint takes its parameters."""
+        if self.body is not None:
+            return call(self.method, self.path, {}, self.body(query, limit, offset))
+        return call(self.method, self.path, {**query, "limit": str(limit), "offset": str(offset)})
+
+
+class JsonCall(Protocol):
+    """One API call answered with a JSON object (http/client.py's `call`)."""
+
+    def __call__(
+        self, method: str, path: str, params: Mapping[str, str], body: Any = None
+    ) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -122,7 +144,7 @@ FetchPage = Callable[[int], Page]
 
 
 def fetch_page(
-    get_json: Callable[[str, dict[str, str]], dict[str, Any]],
+    call: JsonCall,
     endpoint: ListEndpoint,
     query: dict[str, str],
     limit: int,
@@ -132,17 +154,16 @@ def fetch_page(
     that is not what the docs promise is named with the request that brought it."""
 
     def fetch(offset: int) -> Page:
-        params = {**query, "limit": str(limit), "offset": str(offset)}
         try:
-            body = get_json(endpoint.path, params)
+            body = endpoint.ask(call, query, limit, offset)
         except ScmApiError as error:
             # Past the first page only `offset` differs from a request the API took: its 400
             # is the window's end (the docs bound offset at 100), not a failed list.
-            if offset > 0 and error.status == 400 and error.error_code == "SCM.0005":
+            if offset > 0 and error.status == 400 and error.error_code in endpoint.refusal_codes:
                 return Page(offset, [], 0, refused=True)
             raise
         rows, total = body.get(endpoint.list_key), body.get(endpoint.total_key)
-        where = f"GET {endpoint.path} offset={offset} limit={limit}"
+        where = f"{endpoint.method} {endpoint.path} offset={offset} limit={limit}"
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
             raise ScmResponseError(f"{where}: answer has no list of objects `{endpoint.list_key}`")
         count = total if is_whole_number(total, 0) else None
@@ -152,9 +173,12 @@ def fetch_page(
             )
         if len(rows) > limit:
             raise ScmResponseError(f"{where}: answer has {len(rows)} rows, more than the limit")
+        key = endpoint.id_key
         for row in rows:
-            if not isinstance(row.get("id"), str) or not row["id"]:
-                raise ScmResponseError(f"{where}: a row has no string `id` (got {row.get('id')!r})")
+            if not isinstance(row.get(key), str) or not row[key]:
+                raise ScmResponseError(
+                    f"{where}: a row has no string `{key}` (got {row.get(key)!r})"
+                )
         try:
             return Page(offset, [to_row(row) for row in rows], count)
         except ScmResponseError as error:

@@ -167,10 +167,11 @@ class _Walker:
 
         streams = [partial(stream, node) for node in nodes]
         for item in interleave(streams, len(nodes), "scm-query"):
-            if not isinstance(item, StreamEnd):
+            if isinstance(item, StreamEnd):
+                if item.error is not None:
+                    raise item.error
+            elif item is not None:
                 yield item
-            elif item.error is not None:
-                raise item.error
 
     def _pages(
         self, node: Node, part: PagingReport, concurrency: int

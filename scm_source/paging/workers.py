@@ -87,11 +87,16 @@ class StreamEnd:
 
 
 def interleave(
-    streams: Sequence[Callable[[], Iterator[Result]]], workers: int, name: str
-) -> Iterator[Result | StreamEnd]:
+    streams: Sequence[Callable[[], Iterator[Result]]],
+    workers: int,
+    name: str,
+    idle: float | None = None,
+) -> Iterator[Result | StreamEnd | None]:
     """Runs the streams `workers` at a time and yields their items as they come, each stream
-    followed by its StreamEnd. A bounded queue between them keeps memory flat (a stream waits
-    while the consumer is behind); closing this iterator stops every stream at its next item."""
+    followed by its StreamEnd; with `idle`, a None whenever no item came for that many seconds
+    (the consumer can hand its thread back meanwhile). A bounded queue between them keeps
+    memory flat (a stream waits while the consumer is behind); closing this iterator stops every
+    stream at its next item."""
     handoff: queue.Queue[Result | StreamEnd] = queue.Queue(maxsize=2 * workers)
     stopped = threading.Event()
 
@@ -119,9 +124,14 @@ def interleave(
     try:
         for index in range(len(streams)):
             pool.submit(drain, index)
-        for _ in range(len(streams)):
-            while not isinstance(item := handoff.get(), StreamEnd):
-                yield item
+        ended = 0
+        while ended < len(streams):
+            try:
+                item = handoff.get(timeout=idle)
+            except queue.Empty:
+                yield None
+                continue
+            ended += isinstance(item, StreamEnd)
             yield item
     finally:
         stopped.set()

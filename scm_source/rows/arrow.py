@@ -45,3 +45,20 @@ def to_arrow(rows: list[Row], declared: TTableSchemaColumns) -> pa.Table:
         ),
     ]
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def conform(table: pa.Table, declared: TTableSchemaColumns) -> pa.Table:
+    """Rows read back from a warehouse, in the types `to_arrow` builds them with: the declared
+    columns cast (absent ones null), the others (fields the API added later, JSON text) as text."""
+    schema = arrow_schema(declared)
+    present = set(table.column_names)
+    arrays = [
+        table.column(field.name).cast(field.type)
+        if field.name in present
+        else pa.nulls(table.num_rows, field.type)
+        for field in schema
+    ]
+    extra = [name for name in table.column_names if name not in schema.names]
+    arrays += [table.column(name).cast(pa.string()) for name in extra]
+    fields = [*schema, *(pa.field(name, pa.string()) for name in extra)]
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))

@@ -61,6 +61,19 @@ def from_epoch_millis(millis: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=millis)
 
 
+def parse_api_time(value: Any, zone: tzinfo) -> datetime | None:
+    """A time in any form SCM's read APIs use: nothing (None or "": unknown), epoch milliseconds
+    (a whole number, or its digits as a string, as the certificates-by-tag API sends them), or a
+    zone-less string like `expire_time`'s, read in `zone`."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return from_epoch_millis(int(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return from_epoch_millis(value)
+    return parse_expire_time(value, zone)
+
+
 def parsed_field(parse: Callable[..., Any], item: Row, name: str, *args: Any) -> Any:
     """`parse(*args)` for the field `name` of `item`; its failure named with the field and id."""
     try:

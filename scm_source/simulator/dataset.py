@@ -11,14 +11,24 @@ from typing import Any
 import pendulum
 
 from scm_source.objects.certificates import CERTIFICATE_STATUSES
+from scm_source.simulator import certificate_deployments, certificate_details, certificate_tags
 from scm_source.simulator import certificates as certificate_data
 from scm_source.simulator import csr as csr_data
+from scm_source.simulator import private_cas as ca_data
+from scm_source.simulator import private_certificates as private_certificate_data
 from scm_source.simulator.account import AccountIdentity
 from scm_source.simulator.certificates import CertificateRecord
 from scm_source.simulator.lists import SimulatedList
 
 SIMULATED_LISTS: dict[str, SimulatedList] = {
-    each.declaration.name: each for each in (certificate_data.SIMULATED, csr_data.SIMULATED)
+    each.declaration.name: each
+    for each in (
+        certificate_data.SIMULATED,
+        csr_data.SIMULATED,
+        certificate_tags.SIMULATED,
+        ca_data.SIMULATED,
+        private_certificate_data.SIMULATED,
+    )
 }
 
 
@@ -28,8 +38,11 @@ class Dataset(AccountIdentity):
 
     certificates: list[CertificateRecord] = field(default_factory=list)
     csrs: list[dict[str, Any]] = field(default_factory=list)
+    private_cas: list[dict[str, Any]] = field(default_factory=list)
+    private_certificates: list[dict[str, Any]] = field(default_factory=list)
     # Filtered, sorted listings by query (paging aside): paging through 10,000 rows must not
     # re-sort them for every page. `invalidate()` after changing the data.
+    _indexes: dict[str, dict[str, CertificateRecord]] = field(default_factory=dict, repr=False)
     _listings: dict[tuple[str, frozenset[tuple[str, str]]], list[dict[str, Any]]] = field(
         default_factory=dict, repr=False
     )
@@ -45,8 +58,11 @@ class Dataset(AccountIdentity):
         legacy_fields: bool = False,
         twins: int = 0,
         domain_id: str | None = None,
+        private_cas: int = 3,
+        private_certificates: int = 8,
     ) -> Dataset:
         """`domain_id` is the account's id (default: drawn from the seed).
+        `private_cas` and `private_certificates` are CCM's (a root first, then subordinates).
         `legacy_fields` drops `domain_id` and `enterprise_project_id`, as older APIs do.
         `twins` adds that many certificates and CSRs alike in every field a query can filter or
         sort by (only ids differ): a part no query can split, for what stays unreachable."""
@@ -66,6 +82,11 @@ class Dataset(AccountIdentity):
             twin = {**certificate.api, "id": f"scs-twin-{index:06d}"}
             dataset.certificates.append(replace(certificate, api=twin, owned_by_self=True))
             dataset.csrs.append({**request, "id": f"twin{index:028d}"})
+        pca = random.Random(f"pca-{seed}")  # apart: the certificates stay what a seed made
+        dataset.private_cas = ca_data.generate(dataset, pca, private_cas)
+        dataset.private_certificates = private_certificate_data.generate(
+            dataset, pca, dataset.private_cas, private_certificates
+        )
         return dataset
 
     # -- changes between runs (what a scheduled load must notice) --------------------------------
@@ -126,6 +147,22 @@ class Dataset(AccountIdentity):
 
     def invalidate(self) -> None:
         self._listings.clear()
+        self._indexes.clear()
+
+    def detail(self, certificate_id: str) -> dict[str, Any] | None:
+        """ShowCertificate's answer, or None for an id the account does not hold."""
+        found = self._by_id().get(certificate_id)
+        return None if found is None else certificate_details.detail(found, self)
+
+    def deployed(self, body: bytes) -> dict[str, Any]:
+        """ListDeployedResources' answer for a request body (BadParameter for a bad one)."""
+        return certificate_deployments.answer(self._by_id(), body)
+
+    def _by_id(self) -> dict[str, CertificateRecord]:
+        by_id = self._indexes.get("by_id")
+        if by_id is None:
+            by_id = self._indexes["by_id"] = {r.api["id"]: r for r in self.certificates}
+        return by_id
 
     def listing(self, kind: str, query: dict[str, str]) -> list[dict[str, Any]]:
         """The listing of one paged list of the registry (by its name), remembered per filter

@@ -21,3 +21,7 @@ class SimulatedList:
     listing: Listing
     wrong_type: str  # a field a malformed answer sends with the wrong type
     bad_time: tuple[str, str]  # a time field and a value in no form the API uses
+    # `limit` takes 1..max_limit (CCM's), or else only SCM's page sizes.
+    max_limit: int | None = None
+    # Whether the docs' bounds on one query (offset, total) apply: SCM's lists, not CCM's.
+    bounded: bool = True

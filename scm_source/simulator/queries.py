@@ -11,11 +11,14 @@ class BadParameter(ValueError):
     """A query the real API answers with 400 SCM.0005."""
 
 
-def page_window(query: dict[str, str], offset_mode: str, max_offset: int | None) -> slice:
-    """The rows one request covers, under either reading of `offset`."""
+def page_window(
+    query: dict[str, str], offset_mode: str, max_offset: int | None, max_limit: int | None = None
+) -> slice:
+    """The rows one request covers, under either reading of `offset`; `limit` one of SCM's
+    page sizes, or from 1 to `max_limit` (CCM's)."""
     limit = integer(query, "limit", 0, 10**9)
     limit = 10 if limit is None else limit
-    if limit not in PAGE_SIZES:
+    if limit not in PAGE_SIZES if max_limit is None else not 1 <= limit <= max_limit:
         raise BadParameter("limit")
     offset = integer(query, "offset", 0, max_offset if max_offset is not None else 10**9)
     start = (offset or 0) * (limit if offset_mode == "page" else 1)

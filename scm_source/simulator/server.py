@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import ssl
 import threading
 import time
@@ -19,6 +20,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from scm_source.auth import signing
+from scm_source.http.allowed import ALLOWED_CALLS, AllowedCall
+from scm_source.objects.certificate_deployments import PATH as DEPLOYED_PATH
 from scm_source.paging.pages import DOCS_MAX_OFFSET, MAX_TOTAL
 from scm_source.simulator.dataset import SIMULATED_LISTS, Dataset
 from scm_source.simulator.gateway import AccessKey, Gateway, IamUser, Reply
@@ -97,6 +100,8 @@ class SimulatorOptions:
     malformed: str | None = None
     extra_total: int = 0  # reported totals exceed the rows, as when objects vanish mid-run
     tls: tuple[str, str] | None = None  # (certificate file, key file): serve https
+    # Calls answered 500 whatever is asked (by AllowedCall.name, e.g. "GET /v3/scm/csr").
+    failing_calls: frozenset[str] = frozenset()
     # An organization behind the endpoint: its accounts list, assume_role, and an inventory
     # and a `max_in_flight` of their own for each member read with its temporary keys.
     organization: Organization | None = None
@@ -123,6 +128,7 @@ class Simulator:
         self.accounts = dict(accounts or {})
         self.options = options or SimulatorOptions()
         self.requests: list[LoggedRequest] = []
+        self.refused: list[tuple[str, str]] = []  # calls outside the allow-list, refused
         self._lock = threading.Lock()
         self._logged = threading.Condition(self._lock)
         self._in_flight: dict[str, int] = {}  # by member id ("" for every other caller)
@@ -196,16 +202,19 @@ class Simulator:
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         path = parts.path.rstrip("/")
         member = self._member(headers)
-        # IAM and Organizations are services of their own, with their own gateways' limits.
+        # IAM and Organizations are services of their own, with their own gateways' limits;
+        # so is CCM (served here too, or under CCM_PREFIX as if it were another host).
         account = member.id if member else ""
         if path in OTHER_SERVICES_PATHS:
             account = OTHER_SERVICES
+        elif _ccm_path(path):
+            account = f"{account}{CCM_SERVICE}"
         with self._lock:
             self._in_flight[account] = self._in_flight.get(account, 0) + 1
             busy = sum(
                 1
                 for key, count in self._in_flight.items()
-                if key not in ("", OTHER_SERVICES) and count
+                if key not in ("", OTHER_SERVICES) and not key.endswith(CCM_SERVICE) and count
             )
             self.peak_members_in_flight = max(self.peak_members_in_flight, busy)
             self._entered += 1
@@ -231,7 +240,7 @@ class Simulator:
                 if held and self.options.hold is not None:
                     self.options.hold.wait()
                 status, extra_headers, answer = self._scm(
-                    method, path, parts.query, headers, over_limit, roll
+                    method, path, parts.query, headers, over_limit, roll, body
                 )
         finally:
             with self._lock:
@@ -274,9 +283,18 @@ class Simulator:
         headers: dict[str, str],
         over_limit: bool,
         roll: float,
+        body: bytes,
     ) -> Reply:
-        simulated = _BY_PATH.get(path)
-        if simulated is None or method != "GET":
+        """SCM's and CCM's read calls, after the gateway's checks; what the connector's
+        allow-list holds is served, known APIs outside it (exports, private keys, writes) are
+        refused with 403 and logged in `refused`, anything else is 404."""
+        served = path.removeprefix(CCM_PREFIX) if _ccm_path(path) else path
+        route = _route(method, served)
+        if route is None:
+            if _known_api(served):
+                with self._lock:
+                    self.refused.append((method, path))
+                return _error(403, "SCM.0403", f"{method} {served}: refused by this simulator")
             return _error(
                 404,
                 "APIG.0101",
@@ -291,7 +309,7 @@ class Simulator:
             self.gateway.revoke_issued_tokens()
         if outage:
             return _error(503, "APIG.0201", "Backend unavailable")
-        denied = self.gateway.check(method, path, raw_query, headers)
+        denied = self.gateway.check(method, path, raw_query, headers, body)
         if denied is not None:
             return denied
         member = self._member(headers)
@@ -309,20 +327,46 @@ class Simulator:
             )
         if roll < faults.rate_429 + faults.rate_500:
             return _error(500, "SCM.0500", "Internal server error")
-        query = dict(parse_qsl(raw_query, keep_blank_values=True))
+        dataset = self._dataset_for(headers, member)
+        if self.options.failing_calls and route.call.name in self.options.failing_calls:
+            return _error(500, "SCM.0500", f"Internal server error ({route.call.name})")
         try:
-            dataset = self._dataset_for(headers, member)
-            rows = dataset.listing(simulated.declaration.name, query)[: self.options.max_total]
-            window = page_window(query, self.options.offset_mode, self.options.max_offset)
+            if route.simulated is not None:
+                return self._list(route.simulated, dataset, raw_query, body)
+            if route.call.pattern == DETAIL_PATH:
+                found = dataset.detail(served.rsplit("/", 1)[1])
+                if found is None:
+                    return _error(400, "SCM.0020", "Incorrect certificate ID")
+                return 200, {}, found
+            return 200, {}, dataset.deployed(body)
         except BadParameter as bad:
             return _error(400, "SCM.0005", f"Invalid parameter: {bad}")
+
+    def _list(
+        self, simulated: SimulatedList, dataset: Dataset, raw_query: str, body: bytes
+    ) -> Reply:
+        """One page of a list: its parameters in the query, or (a POST list) in the body."""
+        declaration = simulated.declaration
+        if declaration.endpoint.method == "POST":
+            query = _body_query(body)
+        else:
+            query = dict(parse_qsl(raw_query, keep_blank_values=True))
+        bounded = simulated.bounded
+        max_total = self.options.max_total if bounded else None
+        max_offset = self.options.max_offset if bounded else None
+        try:
+            rows = dataset.listing(declaration.name, query)[:max_total]
+            window = page_window(query, self.options.offset_mode, max_offset, simulated.max_limit)
+        except BadParameter as bad:
+            code = "SCM.0005" if bounded else "PCA.00020001"
+            return _error(400, code, f"Invalid parameter: {bad}")
         page = _with_repeats(rows, window, self.options.repeat_rows)
         total = len(rows) + self.options.extra_total
-        endpoint = simulated.declaration.endpoint
-        body = {endpoint.list_key: page, endpoint.total_key: total}
+        endpoint = declaration.endpoint
+        answer = {endpoint.list_key: page, endpoint.total_key: total}
         if self.options.malformed:
-            return _malformed(body, simulated, self.options.malformed)
-        return 200, {}, body
+            return _malformed(answer, simulated, self.options.malformed)
+        return 200, {}, answer
 
     def _dataset_for(self, headers: dict[str, str], member: Member | None) -> Dataset:
         """A member's own inventory for its temporary keys, an account's for its token, else
@@ -359,7 +403,60 @@ def _with_repeats(rows: list[dict[str, Any]], window: slice, repeats: int) -> li
     return virtual[window]
 
 
-_BY_PATH = {each.declaration.endpoint.path: each for each in SIMULATED_LISTS.values()}
+CCM_PREFIX = "/ccm"  # CCM's calls under it, as if `ccm_endpoint` were another host
+CCM_SERVICE = "/ccm"  # the in-flight count of an account's CCM calls, apart from SCM's
+DETAIL_PATH = "/v3/scm/certificates/{id}"
+_LISTS = {
+    (each.declaration.endpoint.method, each.declaration.endpoint.path): each
+    for each in SIMULATED_LISTS.values()
+}
+# Huawei APIs this simulator knows but refuses: outside the connector's allow-list (exports,
+# the CSR's private key, writes, the reads the connector does not make).
+_KNOWN_APIS = re.compile(
+    r"/v3/scm/(certificates|csr)(/[^/]+){0,2}|/v3/scm/[^/]+/tags(/action)?|/v3/scm/tags"
+    r"|/v3/scm/deployed-resources|/v3/scm/resource_instances/action"
+    r"|/v1/private-certificate(-authoritie)?s(/.*)?|/v2/[^/]+/scm/cert(/.*)?"
+)
+
+
+@dataclass(frozen=True)
+class _Route:
+    call: AllowedCall
+    simulated: SimulatedList | None  # a list's, or None for the detail and the deployments
+
+
+def _route(method: str, path: str) -> _Route | None:
+    """What serves an allowed SCM or CCM call (IAM's and Organizations' are served apart)."""
+    for call in ALLOWED_CALLS:
+        if call.matches(method, path) and (
+            (method, path) in _LISTS or call.pattern in (DETAIL_PATH, DEPLOYED_PATH)
+        ):
+            return _Route(call, _LISTS.get((method, path)))
+    return None
+
+
+def _known_api(path: str) -> bool:
+    return _KNOWN_APIS.fullmatch(path) is not None
+
+
+def _ccm_path(path: str) -> bool:
+    return path.removeprefix(CCM_PREFIX).startswith("/v1/private-")
+
+
+def _body_query(body: bytes) -> dict[str, str]:
+    """A POST list's body as the query parameters its listing reads."""
+    try:
+        asked = json.loads(body)
+    except ValueError:
+        raise BadParameter("body") from None
+    if not isinstance(asked, dict) or asked.get("action", "filter") != "filter":
+        raise BadParameter("action")
+    query = {key: str(asked[key]) for key in ("limit", "offset") if key in asked}
+    for match in asked.get("matches") or []:
+        if not isinstance(match, dict) or match.get("key") != "resource_name":
+            raise BadParameter("matches")
+        query["resource_name"] = str(match.get("value", ""))
+    return query
 
 
 def _malformed(body: dict[str, Any], simulated: SimulatedList, how: str) -> Reply:

@@ -26,12 +26,14 @@ from scm_source.config.values import is_whole_number
 from scm_source.errors import ScmConfigError
 from scm_source.extract.tables import SYNC_LOG
 from scm_source.objects.certificates import CERTIFICATES, VALID_STATUSES
+from scm_source.objects.kinds import table_names
 from scm_source.objects.registry import OBJECTS
 from scm_source.warehouse.destinations import rewrite_functions, traits_for_dialect
 
 SOURCE_DIALECT = "duckdb"
 DEFAULT_EXPIRING_WITHIN_DAYS = 30
-LOADED_TABLES = frozenset({SYNC_LOG, *(table for each in OBJECTS for table in each.tables)})
+OWNER_TAG = "owner"  # the tag key whose value names a certificate's owner
+LOADED_TABLES = frozenset({SYNC_LOG, *(name for each in OBJECTS for name in table_names(each))})
 # Table name -> its path in the destination ([catalog,] dataset, table).
 Qualifier = Callable[[str], list[str]]
 
@@ -40,7 +42,8 @@ Qualifier = Callable[[str], list[str]]
 class View:
     name: str
     select: exp.Expr
-    depends_on: frozenset[str]
+    depends_on: frozenset[str]  # the views it reads
+    reads: frozenset[str]  # the loaded tables it reads
 
 
 @cache
@@ -53,7 +56,10 @@ def views() -> tuple[View, ...]:
     }
     pending = {
         name: View(
-            name, select, frozenset(t.name for t in select.find_all(exp.Table)) & parsed.keys()
+            name,
+            select,
+            frozenset(t.name for t in select.find_all(exp.Table)) & parsed.keys(),
+            frozenset(t.name for t in select.find_all(exp.Table)) & LOADED_TABLES,
         )
         for name, select in parsed.items()
     }
@@ -88,6 +94,8 @@ def _rewritten(view: View, dialect: str, qualify: Qualifier, expiring_within_day
             return _table(qualify(node.name), node.alias)
         if isinstance(node, exp.Placeholder) and node.name == "expiring_within_days":
             return exp.Literal.number(expiring_within_days)
+        if isinstance(node, exp.Placeholder) and node.name == "owner_tag":
+            return exp.Literal.string(OWNER_TAG)
         if isinstance(node, exp.In) and _has_placeholder(node, "valid_statuses"):
             return exp.In(
                 this=node.this, expressions=[exp.Literal.string(s) for s in VALID_STATUSES]
@@ -128,8 +136,22 @@ def _table(path: list[str], alias: str = "") -> exp.Expr:
 
 
 def has_certificates(pipeline: dlt.Pipeline) -> bool:
-    """Whether a load has put certificates in the dataset: what every view reads."""
-    return CERTIFICATES.name in pipeline.default_schema.data_table_names(seen_data_only=True)
+    """Whether a load has put certificates in the dataset: what most views read."""
+    return CERTIFICATES.name in loaded_tables(pipeline)
+
+
+def loaded_tables(pipeline: dlt.Pipeline) -> set[str]:
+    return set(pipeline.default_schema.data_table_names(seen_data_only=True))
+
+
+def installable(tables: set[str]) -> tuple[View, ...]:
+    """The views whose tables a dataset has (a run that loaded only some objects has only
+    theirs), each after the views it reads."""
+    ready: dict[str, View] = {}
+    for view in views():
+        if view.reads <= tables and view.depends_on <= ready.keys():
+            ready[view.name] = view
+    return tuple(ready.values())
 
 
 @contextmanager
@@ -181,12 +203,13 @@ def install_views(
         raise ScmConfigError(
             f"dataset {pipeline.dataset_name!r} has no certificates table yet: run a load first"
         )
+    chosen = installable(loaded_tables(pipeline))
     with destination_sql(pipeline) as (client, dialect, qualify):
         statements = [
             f"DROP VIEW IF EXISTS {_table(qualify(view.name)).sql(dialect=dialect)}"
             for view in reversed(views())
             if traits_for_dialect(dialect).drop_views_before_replace
-        ] + [render_create(view, dialect, qualify, days) for view in views()]
+        ] + [render_create(view, dialect, qualify, days) for view in chosen]
         if pipeline.destination.capabilities().supports_ddl_transactions:
             with client.begin_transaction():
                 for statement in statements:
@@ -194,4 +217,4 @@ def install_views(
         else:
             for statement in statements:
                 client.execute_sql(statement)
-    return [view.name for view in views()]
+    return [view.name for view in chosen]
