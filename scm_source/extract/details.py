@@ -35,6 +35,13 @@ def walk_details(walk: AccountWalk) -> Iterator[Batch]:
     read_at = now()
     due = sorted(unit for unit, row in wanted.items() if _due(row, last.get(unit), refresh))
     carried = set(wanted) - set(due)
+    gone = parent.in_full and bool(set(last) - set(wanted))
+    if not due and not gone:
+        walk.entry.skip(
+            f"not due: every detail read for its certificate as it is, within refresh_days="
+            f"{getattr(walk.run.settings, 'refresh_days', 0)}"
+        )
+        return
     client, call_name = walk.client, f"GET {obj.path}"
     retries, requests, carried_rows = client.retries[call_name], 0, 0
     to_row = obj.converter(walk.run.settings)

@@ -146,9 +146,10 @@ def account_tables(
                 yield from items_of(name, held[name])
             held[name] = batch
     # The last items carry the final scopes; where no account has rows left, a row of no
-    # account instead, so that the merge still runs and deleted objects go.
+    # account instead, so that the merge still runs and deleted objects go. With no account to
+    # merge (all failed, or none was due), no merge at all: the tables stay as they were.
     loaded = Loaded(tuple(in_full), tuple(in_part))
-    for table in obj.tables:
+    for table in obj.tables if loaded.accounts else ():
         last = held.get(table.name) or _no_account(table)
         for hints in _hints(table, loaded).values():
             yield _as(last, hints)
