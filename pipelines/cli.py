@@ -22,16 +22,18 @@ from typing import Any
 import dlt
 from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.common.configuration.providers.toml import TomlProviderReadException
+from dlt.common.pipeline import get_dlt_pipelines_dir
 from rich.console import Console
 
 from scm_source import ScmAccountsFailed, ScmConfigError, ScmError, load, scm_source
 from scm_source.auth.credentials import ScmCredentials
 from scm_source.extract.pipeline import destination_kind
 from scm_source.extract.sync import FAILED, LOADED, SKIPPED
+from scm_source.http.deadlines import stop_every_exchange
 from scm_source.objects.registry import OBJECT_NAMES
 from scm_source.paging.pages import DOCS_MAX_OFFSET, MAX_TOTAL
 from scm_source.simulator import DEFAULT_TOKEN, Dataset, Simulator, SimulatorOptions
-from scm_source.warehouse.finish import last_sync
+from scm_source.warehouse.finish import last_sync, run_lock
 from scm_source.warehouse.views import DEFAULT_EXPIRING_WITHIN_DAYS, install_views, validate_days
 
 from . import check as checks
@@ -72,9 +74,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _interrupted(signum: int, frame: Any) -> None:
-    """Ctrl-C: dlt's threads are told to stop, and its logger, which would warn about them while
-    they wind down, says nothing more. Nothing half-loaded: merges are transactions."""
-    logging.getLogger("dlt").addFilter(lambda record: False)
+    """Ctrl-C: every exchange under way is cut off and none starts after, so the run's threads
+    end at once; dlt's logger and ours, which would tell of them winding down, say nothing more.
+    Nothing half-loaded: merges are transactions."""
+    for name in ("dlt", "scm_source"):
+        logging.getLogger(name).addFilter(lambda record: False)
+    stop_every_exchange()
     raise KeyboardInterrupt
 
 
@@ -113,8 +118,9 @@ def run_command(args: argparse.Namespace) -> int:
         )
     overrides = {"endpoint": args.endpoint} if args.endpoint else {}
     source = scm_source(**overrides).with_resources(*_resources(args.resources))
-    pipeline = make_pipeline(args.pipeline_name, target.destination, args.dataset_name)
-    return _load_and_summarise(pipeline, source, args.expiring_within_days, target.where)
+    with run_lock(get_dlt_pipelines_dir(), args.pipeline_name):  # before dlt makes the pipeline
+        pipeline = make_pipeline(args.pipeline_name, target.destination, args.dataset_name)
+        return _load_and_summarise(pipeline, source, args.expiring_within_days, target.where)
 
 
 def run_script(pipeline: dlt.Pipeline) -> int:

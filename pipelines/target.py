@@ -7,17 +7,18 @@ import logging
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import dlt
-from dlt.common.configuration import configspec
-from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.common.destination import Destination
-from dlt.common.typing import TSecretStrValue
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
-from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
-from scm_source.warehouse.destinations import DESTINATIONS
+from scm_source.errors import ScmConfigError
+from scm_source.warehouse.destinations import (
+    DESTINATIONS,
+    POSTGRES_CREDENTIALS_SETTING,
+    configured_value,
+    postgres_credentials,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,24 +32,15 @@ DATASET_NAME = "scm"
 # of memory at 220,000 rows. 128 MB, the bound while jobs loaded side by side: 365 MB there.
 DUCKDB_SETTINGS = {"memory_limit": "96MB", "preserve_insertion_order": False}
 DUCKDB_FILE_SETTING = "destination.duckdb.credentials"
-POSTGRES_CREDENTIALS_SETTING = "destination.postgres.credentials"
 
 
 def duckdb_file(pipeline_name: str, given: str | None = None) -> Path:
     """Where a DuckDB run writes: `--duckdb-file`, else DESTINATION__DUCKDB__CREDENTIALS (or
     secrets.toml), else `<pipeline name>.duckdb` in the folder the command runs in. Always
     decided here: dlt would otherwise pin the file to the folder of the pipeline's first run."""
-    given = given or _configured_text(DUCKDB_FILE_SETTING)
+    configured = configured_value(DUCKDB_FILE_SETTING)
+    given = given or (configured if isinstance(configured, str) else None)
     return Path(given or f"{pipeline_name}.duckdb").expanduser().resolve()
-
-
-def _configured_text(key: str) -> str | None:
-    """A destination's credentials given as one string (a path, a DSN), if they are."""
-    try:
-        configured: Any = dlt.secrets.get(key)
-    except ConfigurationException:
-        return None
-    return configured if isinstance(configured, str) and configured else None
 
 
 def destination(name: str, pipeline_name: str, duckdb_path: Path | None = None) -> Any:
@@ -63,22 +55,17 @@ def destination(name: str, pipeline_name: str, duckdb_path: Path | None = None) 
     return Destination.from_reference(name)
 
 
-@configspec(init=False)
-class PasswordOptionalPostgresCredentials(PostgresCredentials):
-    """Trust, peer and ~/.pgpass need no password in the DSN: libpq finds it or needs none."""
-
-    # dlt's spec declares the password required; making it optional is this spec's purpose.
-    password: TSecretStrValue | None = None  # type: ignore[assignment]
-
-
 def _postgres() -> Any:
-    """dlt requires a password in the DSN; a DSN without one is the usual way on a server."""
-    configured = _configured_text(POSTGRES_CREDENTIALS_SETTING)
-    if configured and urlsplit(configured).password is None:
-        credentials = PasswordOptionalPostgresCredentials()
-        credentials.parse_native_representation(configured)
-        credentials.resolve()
-        return dlt.destinations.postgres(credentials=credentials)
+    """PostgreSQL as configured, a DSN without a password included; one line when nothing is."""
+    configured = configured_value(POSTGRES_CREDENTIALS_SETTING)
+    if isinstance(configured, str):
+        return dlt.destinations.postgres(credentials=postgres_credentials(configured))
+    if not configured:
+        raise ScmConfigError(
+            "no PostgreSQL credentials: set DESTINATION__POSTGRES__CREDENTIALS to the database's"
+            " DSN (a password in it or not), or credentials under [destination.postgres] in"
+            " .dlt/secrets.toml"
+        )
     return Destination.from_reference("postgres")
 
 

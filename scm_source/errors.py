@@ -20,9 +20,10 @@ class ExchangeFailed(Exception):
     short or late, TLS refused); retried when `retryable`, and once attempts run out its
     message becomes an ScmError's."""
 
-    def __init__(self, message: str, retryable: bool = True) -> None:
+    def __init__(self, message: str, retryable: bool = True, refused: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.refused = refused  # nothing listens there: tried once more, not `max_attempts`
 
 
 class ScmConfigError(ScmError):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,21 @@ def table_rows(pipeline: dlt.Pipeline, table: str) -> dict[str, dict[str, Any]]:
     return {
         row["id"]: row for row in query(pipeline, f"SELECT * FROM {pipeline.dataset_name}.{table}")
     }
+
+
+@contextmanager
+def own_postgres_database(prefix: str) -> Iterator[str]:
+    """A database of the caller's own on the local server, dropped after: for what writes to a
+    fixed schema name (the command's default `scm`) while other tests run."""
+    database = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(POSTGRES_DSN)
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {database}")
+    try:
+        yield POSTGRES_DSN.rsplit("/", 1)[0] + f"/{database}"
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        admin.close()
 
 
 def scm_export(

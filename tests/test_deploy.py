@@ -10,7 +10,6 @@ import re
 import subprocess
 import sys
 import sysconfig
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import yaml
 
 from scm_source import ScmAccountsFailed
 from scm_source.simulator import AccessKey, Dataset, Simulator, SimulatorOptions
-from tests.conftest import POSTGRES_DSN, REPO
+from tests.conftest import REPO, own_postgres_database
 
 WORKFLOW = REPO / ".github" / "workflows" / "scm-export.yml"
 DAG = REPO / "deploy" / "airflow" / "scm_export_dag.py"
@@ -76,63 +75,54 @@ def test_the_github_workflow_loads_into_postgres(tmp_path: Path) -> None:
     ]
     dataset = Dataset.generate(certificates=60, csrs=12, seed=11)
     schema = "scm"  # what the workflow names; a database of the test's own keeps it apart
-    database = f"scm_workflow_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(POSTGRES_DSN)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {database}")
     checkout = _checkout(tmp_path / "checkout")
     bin_dir = _python_with_our_dependencies(tmp_path / "venv")
-    try:
-        with Simulator(dataset, SimulatorOptions(access_keys=(KEY,))) as sim:
-            secrets = {
-                "SCM_ACCESS_KEY": KEY.access_key,
-                "SCM_SECRET_KEY": KEY.secret_key,
-                "SCM_DOMAIN_ID": dataset.domain_id,
-                "POSTGRES_CREDENTIALS": f"postgresql://postgres@127.0.0.1:5432/{database}",
+    with (
+        own_postgres_database("scm_workflow") as database_dsn,
+        Simulator(dataset, SimulatorOptions(access_keys=(KEY,))) as sim,
+    ):
+        secrets = {
+            "SCM_ACCESS_KEY": KEY.access_key,
+            "SCM_SECRET_KEY": KEY.secret_key,
+            "SCM_DOMAIN_ID": dataset.domain_id,
+            "POSTGRES_CREDENTIALS": database_dsn.replace(":trust-auth-ignores-this", ""),
+        }
+        base = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("SOURCES__", "DESTINATION__", "VIRTUAL_ENV"))
+        }
+        base |= {
+            "PATH": f"{bin_dir}{os.pathsep}{base['PATH']}",
+            "DLT_DATA_DIR": str(tmp_path / "runner-home"),
+            "SOURCES__SCM_SOURCE__ENDPOINT": sim.url,  # a repository variable's job
+        }
+        for step in steps[2:]:
+            env = {
+                **base,
+                **{k: _secret_expression(str(v), secrets) for k, v in step.get("env", {}).items()},
             }
-            base = {
-                key: value
-                for key, value in os.environ.items()
-                if not key.startswith(("SOURCES__", "DESTINATION__", "VIRTUAL_ENV"))
-            }
-            base |= {
-                "PATH": f"{bin_dir}{os.pathsep}{base['PATH']}",
-                "DLT_DATA_DIR": str(tmp_path / "runner-home"),
-                "SOURCES__SCM_SOURCE__ENDPOINT": sim.url,  # a repository variable's job
-            }
-            for step in steps[2:]:
-                env = {
-                    **base,
-                    **{
-                        k: _secret_expression(str(v), secrets)
-                        for k, v in step.get("env", {}).items()
-                    },
-                }
-                result = subprocess.run(
-                    ["bash", "-eo", "pipefail", "-c", step["run"]],
-                    cwd=checkout,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=300,
-                    check=False,
-                )
-                assert result.returncode == 0, (step["name"], result.stdout, result.stderr)
-        connection = psycopg2.connect(POSTGRES_DSN.rsplit("/", 1)[0] + f"/{database}")
+            result = subprocess.run(
+                ["bash", "-eo", "pipefail", "-c", step["run"]],
+                cwd=checkout,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            assert result.returncode == 0, (step["name"], result.stdout, result.stderr)
+        connection = psycopg2.connect(database_dsn)
         with connection, connection.cursor() as cursor:
             cursor.execute(f"SELECT id FROM {schema}.certificates")
             loaded = {row[0] for row in cursor.fetchall()}
             cursor.execute(f"SELECT count(*) FROM {schema}.certificates_expiring")  # installed
         connection.close()
-        assert loaded == {r.api["id"] for r in dataset.certificates if r.owned_by_self}
-        signed = [r for r in sim.requests if r.path.startswith("/v3/scm/")]
-        assert signed and all(
-            r.headers["authorization"].startswith("SDK-HMAC-SHA256 Access=WORKFLOWAK")
-            for r in signed
-        )
-    finally:
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        admin.close()
+    assert loaded == {r.api["id"] for r in dataset.certificates if r.owned_by_self}
+    signed = [r for r in sim.requests if r.path.startswith("/v3/scm/")]
+    assert signed and all(
+        r.headers["authorization"].startswith("SDK-HMAC-SHA256 Access=WORKFLOWAK") for r in signed
+    )
 
 
 def _dag_module(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Any:

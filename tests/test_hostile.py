@@ -545,7 +545,7 @@ def test_a_second_run_of_a_pipeline_stops_at_once_and_the_first_loads(tmp_path: 
         )
         hold.set()
         stdout, stderr = first.communicate(timeout=300)
-    lock = tmp_path / "dlt" / "pipelines" / "scm_export" / "scm_export.lock"
+    lock = tmp_path / "dlt" / "scm_export_locks" / "scm_export.lock"
     assert (second.returncode, second.stderr) == (
         1,
         (

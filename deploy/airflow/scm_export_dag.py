@@ -4,7 +4,8 @@ warehouse as `scm-export run` does (views installed, a failed account fails its 
 Copy this file into your DAGs folder on workers that have `pip install <this repository>`;
 settings come from the workers' environment (SOURCES__SCM_SOURCE__ACCOUNTS, each account's
 SOURCES__SCM_SOURCE__<ALIAS>__* and DESTINATION__POSTGRES__CREDENTIALS) or their .dlt/ folder.
-Each task has a pipeline of its own, so that tasks may run at once.
+Each task has a pipeline of its own (its own state and lock); they run one after another
+(`max_active_tasks=1`) because they share the dataset's staging tables.
 """
 
 from __future__ import annotations

@@ -7,8 +7,6 @@ import html
 import io
 from pathlib import Path
 
-from scm_source.errors import ScmConfigError
-
 from .cells import printable, text_of
 from .collect import TOP_ROWS, WEEKS, Action, Listing, Report
 
@@ -141,16 +139,12 @@ def _listing_html(listing: Listing) -> str:
 def _weekly_chart_svg(weekly: dict[str, list[int]]) -> str:
     """Bars per week, stacked by account where there are several (the 8 with most, the rest
     as one)."""
-    try:
-        import matplotlib
+    import matplotlib  # imported here: only the HTML report pays for it
 
-        matplotlib.use("Agg")
-        from matplotlib import pyplot
-        from matplotlib.ticker import MaxNLocator
-    except ImportError:
-        raise ScmConfigError(
-            "the HTML report needs matplotlib: pip install 'scm-export[report]'"
-        ) from None
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+    from matplotlib.ticker import MaxNLocator
+
     ranked = sorted(weekly.items(), key=lambda item: -sum(item[1]))
     shown = dict(ranked[:8])
     others = [sum(week) for week in zip(*(counts for _, counts in ranked[8:]), strict=False)]

@@ -38,6 +38,7 @@ def check_setting_names(tree: Tree, aliases: Collection[str]) -> None:
         "domain_id": None,
         "credentials": tree["credentials"],
     }
+    _check_source_name()
     known = {**tree, **{alias: account for alias in aliases}}
     moved = {**_moved(tree), **RENAMED}
     for origin, path in _configured_paths():
@@ -97,6 +98,33 @@ def _unknown(path: list[str], tree: Tree) -> tuple[str, Collection[str], list[st
     return None
 
 
+def _check_source_name() -> None:
+    """A section `sources.<name>` that is meant for this source but misspelt: its settings would
+    be read by no one (`[sources.scm_sorce.credentials]` then says only "no SCM credentials")."""
+    for origin, name in _source_sections():
+        if name != SECTION[1] and (
+            "scm" in name or difflib.get_close_matches(name, [SECTION[1]], n=1, cutoff=0.7)
+        ):
+            spelt = _spell(origin, [SECTION[0], name])
+            right = _spell(origin, list(SECTION))
+            raise ScmConfigError(
+                f"unknown section {spelt} ({_describe(origin)}): did you mean {right}?"
+            )
+
+
+def _source_sections() -> Iterator[tuple[str, str]]:
+    """(origin, name) of every section under `sources` that something is configured in."""
+    for name in os.environ:
+        parts = name.upper().split("__")
+        if len(parts) > 2 and parts[0] == "SOURCES":
+            yield name, parts[1].lower()
+    for provider in Container()[PluggableRunContext].providers.providers:
+        if isinstance(provider, BaseDocProvider):
+            sources: Any = tomlkit.loads(provider.to_toml()).get(SECTION[0], {})
+            for name in sources if isinstance(sources, Mapping) else ():
+                yield provider.name, str(name)
+
+
 def _configured_paths() -> Iterator[tuple[str, list[str]]]:
     """(origin, key path below sources.scm_source) of every value configured there."""
     for name in os.environ:
@@ -122,11 +150,15 @@ def _leaf_paths(table: Any, prefix: tuple[str, ...] = ()) -> Iterator[list[str]]
             yield list(path)
 
 
+def _from_environment(origin: str) -> bool:
+    return origin.upper().startswith("SOURCES__")
+
+
 def _spell(origin: str, path: list[str]) -> str:
-    if origin.upper().startswith(ENV_PREFIX):
+    if _from_environment(origin):
         return "__".join(part.upper() for part in path)
     return ".".join(path)
 
 
 def _describe(origin: str) -> str:
-    return "an environment variable" if origin.upper().startswith(ENV_PREFIX) else f"in {origin}"
+    return "an environment variable" if _from_environment(origin) else f"in {origin}"

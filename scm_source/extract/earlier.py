@@ -3,8 +3,10 @@ an account a partial read did not reach (kept, not retired) and which a full rea
 each unit a child object reads was read last, and for which version of its parent's row; and the
 rows a child object carries over instead of reading them again.
 
-Read through the pipeline's own SQL client, one account at a time, under one lock: the
-resources' walks run in threads of their own. A warehouse that has no such dataset or table yet
+Read through the pipeline's own SQL client, one read at a time in the process: the resources'
+walks run in threads of their own, two DuckDB connections opened at once to one file fail
+("Unique file handle conflict"), and dlt may reload the pipeline's schema in place while another
+thread reads it. A warehouse that has no such dataset or table yet
 (a first run), or that cannot be read, knows nothing: everything is then due, and the counts of
 what was kept or retired are left unknown."""
 
@@ -25,6 +27,8 @@ logger = logging.getLogger(__name__)
 Read = TypeVar("Read")
 # A unit's last read: the version hash of its parent's row then, and when.
 LastRead = tuple[str | None, datetime | None]
+# One for every Earlier: each object's run has its own, and they read the same warehouse.
+_ONE_READ_AT_A_TIME = threading.Lock()
 
 
 class Earlier:
@@ -32,7 +36,6 @@ class Earlier:
 
     def __init__(self, pipeline: dlt.Pipeline | None) -> None:
         self._pipeline = pipeline
-        self._lock = threading.Lock()
 
     def ids(self, table: str, account: str, unit: str = "id") -> set[str] | None:
         """The units the account's rows hold; None when the warehouse cannot tell."""
@@ -70,14 +73,16 @@ class Earlier:
 
     def _read(self, table: str, read: Callable[[SqlClientBase[Any], str], Read]) -> Read | None:
         pipeline = self._pipeline
-        if pipeline is None or table not in _loaded_tables(pipeline):
+        if pipeline is None:
             return None
-        with self._lock:
+        with _ONE_READ_AT_A_TIME:  # the schema too: dlt may reload it in place when asked for it
+            if table not in _loaded_tables(pipeline):
+                return None
             try:
                 with pipeline.sql_client() as client:
                     return read(client, client.make_qualified_table_name(table))
             except Exception as error:  # noqa: BLE001 - what the warehouse cannot tell is unknown
-                logger.info("could not read the earlier rows of %s: %s", table, error)
+                logger.warning("could not read the earlier rows of %s: %s", table, error)
                 return None
 
 

@@ -43,6 +43,13 @@ class Watchdog:
                 self._changed.notify()
         return watch
 
+    def expire_all(self) -> None:
+        """Fires every watch now (the run stops: no answer is waited for any more)."""
+        with self._changed:
+            due, self._due = self._due, []
+        for _, _, watch in due:
+            watch.fire()
+
     def _run(self) -> None:
         while True:
             with self._changed:
@@ -70,6 +77,15 @@ class _Watch:
 
 
 DEADLINES = Watchdog()
+# Set once the run is interrupted: no exchange starts any more, those under way end at once.
+STOPPED = threading.Event()
+
+
+def stop_every_exchange() -> None:
+    """Ctrl-C: every answer being read is cut off now and no request is sent after, so that the
+    run's threads end at once instead of when their answers come."""
+    STOPPED.set()
+    DEADLINES.expire_all()
 
 
 def shut_at(deadline: float, sock: socket.socket | None, expired: threading.Event) -> _Watch:

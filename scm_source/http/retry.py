@@ -21,6 +21,7 @@ from tenacity import (
     stop_after_delay,
     wait_random,
 )
+from tenacity.stop import stop_base
 
 from scm_source.errors import ExchangeFailed, ScmConfigError, ScmError
 from scm_source.http.transport import Response
@@ -66,6 +67,16 @@ class RetryPolicy:
 def _transient(error: BaseException) -> bool:
     """Dropped connections and timeouts may pass; a certificate that fails verification won't."""
     return isinstance(error, ExchangeFailed) and error.retryable
+
+
+class _RefusedTwice(stop_base):
+    """A connection refused is tried once more, not `max_attempts` times: nothing listens there
+    (a wrong or dead endpoint), and a user waits for the one line that says so."""
+
+    def __call__(self, state: RetryCallState) -> bool:
+        outcome = state.outcome
+        error = outcome.exception() if outcome is not None and outcome.failed else None
+        return isinstance(error, ExchangeFailed) and error.refused and state.attempt_number >= 2
 
 
 class _WaitRetryAfter(wait_exponential_retry_after):
@@ -121,7 +132,9 @@ def send_with_retries(
         | retry_if_exception(_transient),
         wait=_WaitRetryAfter(multiplier=policy.backoff_seconds, max=policy.max_backoff_seconds)
         + wait_random(0, policy.backoff_seconds),
-        stop=stop_after_attempt(policy.max_attempts) | stop_after_delay(policy.max_retry_seconds),
+        stop=stop_after_attempt(policy.max_attempts)
+        | stop_after_delay(policy.max_retry_seconds)
+        | _RefusedTwice(),
         before_sleep=log_retry,
         retry_error_callback=give_up,
     )

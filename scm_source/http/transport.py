@@ -25,7 +25,7 @@ from urllib3.response import HTTPResponse
 from urllib3.util.retry import Retry
 
 from scm_source.errors import ExchangeFailed
-from scm_source.http.deadlines import MAX_BODY_BYTES, late, read_body, shut_at
+from scm_source.http.deadlines import MAX_BODY_BYTES, STOPPED, late, read_body, shut_at
 
 HEADERS = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
 
@@ -102,6 +102,8 @@ class Transport:
     def send(self, request: Request, timeout: float, limit: int = MAX_BODY_BYTES) -> Response:
         """One exchange, its body read by `timeout` seconds from now and at most `limit` bytes;
         ExchangeFailed when it does not complete."""
+        if STOPPED.is_set():
+            raise ExchangeFailed("the run was interrupted", retryable=False)
         started = time.monotonic()
         expired = threading.Event()
         _EXCHANGE.deadline = (started + timeout, expired)
@@ -119,7 +121,9 @@ class Transport:
         except SSLError as error:  # a certificate that fails verification: not worth a retry
             raise ExchangeFailed(_reason(error), retryable=False) from None
         except (HTTPError, OSError) as error:
-            raise (late(timeout) if expired.is_set() else ExchangeFailed(_reason(error))) from None
+            if expired.is_set():
+                raise late(timeout) from None
+            raise ExchangeFailed(_reason(error), refused=_refused(error)) from None
         if expired.is_set():  # its headers cut short at the deadline may look complete
             response.close()
             raise late(timeout)
@@ -177,6 +181,14 @@ def _proxy_headers(proxy: str) -> dict[str, str]:
         return {}
     credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
     return urllib3.make_headers(proxy_basic_auth=credentials)
+
+
+def _refused(error: BaseException) -> bool:
+    """Whether nothing listens where the request went (a connection refused)."""
+    causes = (error, error.__context__, getattr(error, "reason", None))
+    return any(isinstance(cause, ConnectionRefusedError) for cause in causes) or (
+        "Connection refused" in str(error)
+    )
 
 
 def _reason(error: BaseException) -> str:

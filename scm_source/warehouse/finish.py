@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import shutil
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +30,7 @@ from scm_source.accounts.configured import DEFAULT_ALIAS
 from scm_source.errors import ScmAccountsFailed, ScmError
 from scm_source.extract.sync import FAILED, LOADED
 from scm_source.extract.tables import SYNC_LOG
-from scm_source.warehouse.destinations import traits_of
+from scm_source.warehouse.destinations import accept_passwordless_postgres, traits_of
 from scm_source.warehouse.views import (
     DEFAULT_EXPIRING_WITHIN_DAYS,
     has_certificates,
@@ -38,8 +39,6 @@ from scm_source.warehouse.views import (
 )
 
 logger = logging.getLogger(__name__)
-
-LOCK_FILE = "scm_export.lock"
 
 
 class ScmPipelineBusy(ScmError):
@@ -63,24 +62,43 @@ def raise_for_failed_accounts(entries: list[dict[str, Any]]) -> None:
         raise ScmAccountsFailed(failed, DEFAULT_ALIAS)
 
 
+_HELD: set[Path] = set()  # the locks this process holds: a run's lock is taken once
+_HELD_LOCK = threading.Lock()
+
+
 @contextmanager
-def run_lock(pipeline: dlt.Pipeline) -> Iterator[None]:
-    """Holds the pipeline for one run: a second run of the same pipeline stops at once instead
-    of dropping the first one's live load package. The OS releases the lock if the run dies."""
-    path = Path(pipeline.working_dir) / LOCK_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ScmPipelineBusy(
-                f"another run holds pipeline {pipeline.pipeline_name!r} ({path}): wait for it to"
-                " finish, or give this run another --pipeline-name"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def run_lock(pipelines_dir: str, pipeline_name: str) -> Iterator[None]:
+    """Holds a pipeline for one run: a second run of the same pipeline stops at once instead of
+    dropping the first one's live load package. Taken before the pipeline is made: dlt wipes a
+    new pipeline's working folder, the first run's files with it. So the lock lives beside the
+    pipelines' folder, not in it. The OS releases it if the run dies."""
+    path = Path(pipelines_dir).parent / "scm_export_locks" / f"{pipeline_name}.lock"
+    with _HELD_LOCK:
+        if path in _HELD:  # the command took it before making the pipeline: `load` holds it
+            held_here = False
+        else:
+            _HELD.add(path)
+            held_here = True
+    if not held_here:
+        yield
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ScmPipelineBusy(
+                    f"another run holds pipeline {pipeline_name!r} ({path}): wait for it to"
+                    " finish, or give this run another --pipeline-name"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        with _HELD_LOCK:
+            _HELD.discard(path)
 
 
 def prepare(pipeline: dlt.Pipeline) -> None:
@@ -178,7 +196,8 @@ def load(
     validate_days(expiring_within_days)
     destination = traits_of(pipeline)
     pipeline.destination.caps_params.update(destination.capabilities)
-    with run_lock(pipeline), _quiet_about_chosen_writer():
+    accept_passwordless_postgres(pipeline)
+    with run_lock(pipeline.pipelines_dir, pipeline.pipeline_name), _quiet_about_chosen_writer():
         prepare(pipeline)
         run_options.setdefault("loader_file_format", destination.loader_file_format)
         try:
