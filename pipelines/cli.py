@@ -13,7 +13,8 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,10 +35,12 @@ from scm_source.objects.registry import OBJECT_NAMES
 from scm_source.paging.pages import DOCS_MAX_OFFSET, MAX_TOTAL
 from scm_source.simulator import DEFAULT_TOKEN, Dataset, Simulator, SimulatorOptions
 from scm_source.warehouse.finish import last_sync, run_lock
+from scm_source.warehouse.policy import POLICY_TABLE
 from scm_source.warehouse.views import DEFAULT_EXPIRING_WITHIN_DAYS, install_views, validate_days
 
 from . import check as checks
-from .freshness import DEFAULT_MAX_AGE_HOURS
+from . import notify
+from .forget import forget
 from .report import collect, print_text, write_html
 from .target import (
     DATASET_NAME,
@@ -117,7 +120,7 @@ def run_command(args: argparse.Namespace) -> int:
             " set each account's endpoint in [sources.scm_source.<alias>] instead"
         )
     overrides = {"endpoint": args.endpoint} if args.endpoint else {}
-    source = scm_source(**overrides).with_resources(*_resources(args.resources))
+    source = scm_source(**overrides).with_resources(*_resources(args.resources), POLICY_TABLE)
     with run_lock(get_dlt_pipelines_dir(), args.pipeline_name):  # before dlt makes the pipeline
         pipeline = make_pipeline(args.pipeline_name, target.destination, args.dataset_name)
         return _load_and_summarise(pipeline, source, args.expiring_within_days, target.where)
@@ -146,7 +149,7 @@ def report_command(args: argparse.Namespace) -> int:
     path = Path(args.html).resolve() if args.html else None
     if path and not path.parent.is_dir():
         raise ScmConfigError(f"cannot write {path}: the folder does not exist")
-    report = collect(_existing_pipeline(args), args.days)
+    report = collect(_existing_pipeline(args))
     if path:
         write_html(report, path)
         print(f"Report written to {path}")
@@ -156,19 +159,36 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def check_command(args: argparse.Namespace) -> int:
-    """0: nothing needs action; 3: something does (never for a usage error, 2, nor a failure, 1)."""
+    """0: nothing needs action; 3: something does (never for a usage error, 2, nor a failure, 1).
+    The findings are printed before any post, so a closed pipe or a failed post loses none."""
+    checks.min_rank(args.min_severity)
     pipeline = _existing_pipeline(args)
-    found = checks.findings(pipeline, args.expiring_within_days, args.max_age_hours)
-    if args.json:
-        print(checks.as_json(found))
-    else:
-        for finding in found:
-            print(finding.line())
-        print(f"{len(found)} findings" if found else "Nothing needs action.")
-    hook = pipeline.runtime_config.slack_incoming_hook
-    if found and hook:
-        checks.post_to_slack(hook, found, pipeline.dataset_name)
-    return checks.EXIT_FINDINGS if found else 0
+    if args.notify:
+        notify.channels(pipeline, args.webhook_url)  # a usage error before anything is read
+    found = checks.findings(pipeline, args.min_severity)
+    code = checks.EXIT_FINDINGS if found else 0
+    with _closed_pipe_is_quiet(code):
+        if args.json:
+            print(checks.as_json(found))
+        else:
+            for finding in found:
+                print(finding.line())
+            print(checks.counted(found) if found else "Nothing needs action.")
+        sys.stdout.flush()
+    if args.notify:
+        for line in notify.notify(pipeline, found, args.webhook_url):
+            print(line, file=sys.stderr)
+    return code
+
+
+def forget_command(args: argparse.Namespace) -> int:
+    pipeline = _existing_pipeline(args)
+    forget(pipeline, args.account)
+    print(
+        f"Forgot account {args.account} in dataset {pipeline.dataset_name}: the views leave it out"
+        " (its rows and history stay); a run that loads it brings it back."
+    )
+    return 0
 
 
 def demo_command(args: argparse.Namespace) -> int:
@@ -201,8 +221,7 @@ def demo_command(args: argparse.Namespace) -> int:
         statuses = client.execute_sql(f"{by_status} ORDER BY 2 DESC") or []
     print("Certificates by status: " + ", ".join(f"{status} {count}" for status, count in statuses))
     print_text(
-        collect(pipeline, DEFAULT_EXPIRING_WITHIN_DAYS),
-        Console(width=shutil.get_terminal_size().columns),
+        collect(pipeline), Console(width=shutil.get_terminal_size().columns), 3, urgent_limit=5
     )
     print(f"DuckDB file: {path}")
     file_option = "" if path == duckdb_file(DEMO_PIPELINE, None) else f" --duckdb-file {path}"
@@ -242,6 +261,16 @@ def simulate_command(args: argparse.Namespace) -> int:
 
 
 # -- helpers --------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _closed_pipe_is_quiet(code: int) -> Iterator[None]:
+    """`check | head -1`: a reader that stops early closes the pipe; what is left to print goes
+    nowhere (Python's own advice: stdout onto /dev/null), no error, the exit code unchanged."""
+    try:
+        yield
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @dataclass(frozen=True)
@@ -415,12 +444,6 @@ def _parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="print or write the certificate report")
     _add_pipeline_arguments(report)
-    report.add_argument(
-        "--days",
-        type=int,
-        default=DEFAULT_EXPIRING_WITHIN_DAYS,
-        help="expiring threshold in days (default 30)",
-    )
     report.add_argument("--html", metavar="FILE", help="write one self-contained HTML page")
     report.set_defaults(command=report_command)
 
@@ -429,19 +452,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_pipeline_arguments(check)
     check.add_argument(
-        "--expiring-within-days",
-        type=int,
-        default=checks.DEFAULT_EXPIRING_WITHIN_DAYS,
-        help="flag certificates expiring within this many days (default 14)",
+        "--min-severity",
+        default="low",
+        metavar="SEVERITY",
+        help="critical, high, medium or low: the least that counts (default low: every finding)",
+    )
+    check.add_argument("--json", action="store_true", help="print the findings as a JSON list")
+    check.add_argument(
+        "--notify",
+        action="store_true",
+        help="post the findings that are new or whose severity rose to Slack and/or a webhook",
     )
     check.add_argument(
-        "--max-age-hours",
-        type=int,
-        default=DEFAULT_MAX_AGE_HOURS,
-        help="flag accounts not loaded in full for longer (default 26)",
+        "--webhook-url", help="a JSON webhook for --notify (default: notify.webhook_url)"
     )
-    check.add_argument("--json", action="store_true", help="print the findings as JSON")
     check.set_defaults(command=check_command)
+
+    retire = commands.add_parser(
+        "forget", help="retire an account that is gone: the views leave it out, its history stays"
+    )
+    _add_pipeline_arguments(retire)
+    retire.add_argument("account", help="the account's alias, as the sync log names it")
+    retire.set_defaults(command=forget_command)
 
     demo = commands.add_parser("demo", help="load from a local simulator into a DuckDB file")
     _add_dataset_arguments(demo, certificates=2000, csrs=500)

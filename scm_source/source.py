@@ -46,6 +46,7 @@ from scm_source.extract.walk import ObjectRun
 from scm_source.http.settings import HttpSettings
 from scm_source.objects.kinds import ObjectSettings, PagedList
 from scm_source.objects.registry import OBJECT_NAMES, OBJECTS
+from scm_source.warehouse.policy import ExpiryPolicy, policy_resource
 
 
 @dlt.source(name="scm_source", section="scm_source", max_table_nesting=0)
@@ -55,6 +56,7 @@ def scm_source(
     ccm_endpoint: Optional[str] = None,
     http: HttpSettings = dlt.config.value,
     organization: OrganizationSettings = dlt.config.value,
+    policy: ExpiryPolicy = dlt.config.value,
     strict: bool = False,
     accounts: Optional[list[Any]] = None,
     max_parallel_accounts: int = 8,
@@ -68,7 +70,8 @@ def scm_source(
     organization through an agency; `strict` fails an account that gets fewer rows than the
     API's total; `accounts` lists account aliases configured in sections of their own (see
     accounts/configured.py), or mappings with `alias`, `credentials` and `endpoint`;
-    `max_parallel_accounts` accounts are read at once."""
+    `max_parallel_accounts` accounts are read at once. `policy` (warehouse/policy.py) is loaded
+    beside the objects, as the table `expiry_policy` the findings view reads."""
     unknown = sorted(set(objects) - set(OBJECT_NAMES))
     if unknown:
         raise ScmConfigError(
@@ -90,6 +93,7 @@ def scm_source(
         )
     check_setting_names(SETTING_TREE, aliases)
     settings = {each.name: _object_settings(each.name, each.settings, objects) for each in OBJECTS}
+    policy.check()
     parallel_accounts = whole_number_setting("max_parallel_accounts", max_parallel_accounts, 1, 64)
     concurrency = http.concurrency()
     directory = _directory(
@@ -116,8 +120,13 @@ def scm_source(
         )
     children = frozenset(name for name, run in runs.items() if run.parent is not None)
     return [
-        dlt.resource(object_tables, name=name, parallelized=True)(run, directory.accounts, children)
-        for name, run in runs.items()
+        *(
+            dlt.resource(object_tables, name=name, parallelized=True)(
+                run, directory.accounts, children
+            )
+            for name, run in runs.items()
+        ),
+        policy_resource(policy),
     ]
 
 
@@ -193,6 +202,7 @@ SETTING_TREE: dict[str, Any] = {
     "credentials": _settings_of(ScmCredentials),
     "http": _settings_of(HttpSettings),
     "organization": _settings_of(OrganizationSettings),
+    "policy": _settings_of(ExpiryPolicy),
     **{each.name: _settings_of(each.settings) for each in OBJECTS},
 }
 

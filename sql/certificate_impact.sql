@@ -1,9 +1,11 @@
--- One row per live certificate (a status under which the account holds a usable certificate):
--- how long it has, where it is deployed, who owns it, and whether a successor already exists.
--- deployed_resources: the API's count over every service, NULL where it is unknown (the
--- certificate was never looked up, or a region answered is_error); deployment_complete: every
--- deployed resource was listed. deployed_services: the services with a resource, comma-joined.
--- owner: the value of the owner tag (:owner_tag). successor_*: the certificate its renewal bought.
+-- One row per certificate that is live (a status under which the account holds a usable
+-- certificate), expired, or failed validation (UNPASSED): how long it has, where it is deployed,
+-- who owns it, and whether a successor already exists.
+-- deployed_resources: the API's count over every service, NULL where it is unknown (never looked
+-- up: the API looks up only live certificates; or a region answered is_error);
+-- deployment_complete: every deployed resource was listed. deployed_services: the services with
+-- a resource, comma-joined. owner: the value of the policy's owner tag (expiry_policy).
+-- successor_*: the certificate its renewal bought.
 WITH deployed AS (
     SELECT account, certificate_id, resource_num, complete
     FROM certificate_deployment_counts
@@ -13,7 +15,7 @@ services AS (
     SELECT
         account,
         certificate_id,
-        STRING_AGG(service, ',' ORDER BY service) AS deployed_services
+        STRING_AGG(service, ', ' ORDER BY service) AS deployed_services
     FROM certificate_deployment_counts
     WHERE service <> 'ALL' AND (listed > 0 OR reported_resource_num > 0)
     GROUP BY account, certificate_id
@@ -21,7 +23,7 @@ services AS (
 owners AS (
     SELECT account, certificate_id, MIN(value) AS owner
     FROM certificate_tags
-    WHERE key = :owner_tag
+    WHERE key = (SELECT MIN(name) FROM expiry_policy WHERE rule = 'owner_tag')
     GROUP BY account, certificate_id
 )
 SELECT
@@ -29,6 +31,7 @@ SELECT
     c.id,
     c.name,
     c.domain,
+    c.sans,
     c.status,
     c.expire_time,
     CAST(FLOOR((EPOCH(c.expire_time) - EPOCH(CURRENT_TIMESTAMP)) / 86400) AS BIGINT) AS days_left,
@@ -46,4 +49,4 @@ LEFT JOIN owners AS o ON o.account = c.account AND o.certificate_id = c.id
 LEFT JOIN certificate_renewals AS r ON r.account = c.account AND r.certificate_id = c.id
 LEFT JOIN certificates AS successor
     ON successor.account = c.account AND successor.id = r.renewal_cert_id
-WHERE c.status IN (:valid_statuses)
+WHERE c.status IN (:valid_statuses) OR c.status IN ('EXPIRED', 'UNPASSED')

@@ -1,11 +1,15 @@
 """`scm-export check` as cron runs it: the installed command, run from a folder of its own after
-`scm-export run` loaded the simulator; each kind of finding alone gives exit 3 and its line,
-none gives exit 0, and the findings reach a Slack incoming webhook served here."""
+`scm-export run` loaded the simulator. Its findings are the view's, compared with the oracle's;
+exit 3 at or above --min-severity, else 0; a closed pipe ends quietly with the same code; syncs
+that failed or went stale come first with their full error; `--notify` posts only what is new or
+raised, to a webhook and a Slack hook served here; `forget` retires an account that is gone."""
 
 from __future__ import annotations
 
 import json
-import math
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -15,18 +19,24 @@ from typing import Any, ClassVar
 
 import duckdb
 import pytest
-from scm_export.freshness import sync_flag
 
 from scm_source.simulator import CertificateRecord, Dataset, Simulator, SimulatorOptions
-from tests.conftest import LISTS_ONLY, scm_export
+from tests.conftest import scm_export
+from tests.oracle import RANKS, Policy, expected
 
 DAY = timedelta(days=1)
-TOKEN = "check-token-0123456789abcdef0123456789"
+TOKENS = {
+    "alpha": "check-alpha-token-0123456789abcdef01234",
+    "beta": "check-beta-token-0123456789abcdef012345",
+}
 
 
-def healthy() -> Dataset:
-    """Every certificate issued and valid for 200 days more: nothing needs action."""
-    dataset = Dataset.generate(certificates=6, csrs=1, seed=7)
+def healthy(seed: int = 7) -> Dataset:
+    """Every certificate issued and valid for 200 days more, one private root CA good for ten
+    years: nothing needs action."""
+    dataset = Dataset.generate(
+        certificates=6, csrs=1, seed=seed, private_cas=1, private_certificates=0
+    )
     for record in dataset.certificates:
         set_state(dataset, record, "ISSUED", 200 * DAY)
     return dataset
@@ -40,32 +50,59 @@ def set_state(dataset: Dataset, record: CertificateRecord, status: str, left: ti
 
 
 class Warehouse:
-    """A DuckDB file loaded by `scm-export run` from a simulator serving `dataset`."""
+    """A DuckDB file loaded by `scm-export run` from a simulator per account."""
 
-    def __init__(self, folder: Path, dataset: Dataset) -> None:
+    def __init__(self, folder: Path, datasets: dict[str, Dataset]) -> None:
         self.folder = folder
         self.file = folder / "warehouse.duckdb"
-        self.simulator = Simulator(dataset, SimulatorOptions(tokens=frozenset({TOKEN})))
+        self.simulators = {
+            alias: Simulator(dataset, SimulatorOptions(tokens=frozenset({TOKENS[alias]}))).start()
+            for alias, dataset in datasets.items()
+        }
+        self.tokens = dict(TOKENS)
 
-    def env(self, token: str = TOKEN) -> dict[str, str]:
-        return {
-            "SOURCES__SCM_SOURCE__ENDPOINT": self.simulator.url,
-            "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": token,
+    def env(self) -> dict[str, str]:
+        env = {
+            "SOURCES__SCM_SOURCE__ACCOUNTS": json.dumps(sorted(self.simulators)),
             "DESTINATION__DUCKDB__CREDENTIALS": str(self.file),
         }
+        for alias, simulator in self.simulators.items():
+            env[f"SOURCES__SCM_SOURCE__{alias.upper()}__ENDPOINT"] = simulator.url
+            env[f"SOURCES__SCM_SOURCE__{alias.upper()}__CREDENTIALS__AUTH_TOKEN"] = self.tokens[
+                alias
+            ]
+        return env
 
-    def run(self, token: str = TOKEN) -> int:
-        return scm_export("run", *LISTS_ONLY, cwd=self.folder, env=self.env(token)).returncode
+    def run(self) -> int:
+        return scm_export("run", cwd=self.folder, env=self.env()).returncode
+
+    def command(self, *args: str, env: dict[str, str] | None = None) -> Any:
+        return scm_export(*args, cwd=self.folder, env={**self.env(), **(env or {})})
 
     def check(self, *args: str, env: dict[str, str] | None = None) -> Any:
-        return scm_export("check", *args, cwd=self.folder, env={**self.env(), **(env or {})})
+        return self.command("check", *args, env=env)
+
+    def found(self, *args: str) -> list[dict[str, Any]]:
+        checked = self.check("--json", *args)
+        assert checked.returncode in (0, 3), checked.stderr
+        return json.loads(checked.stdout)
+
+    def close(self) -> None:
+        for simulator in self.simulators.values():
+            simulator.stop()
 
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Iterator[Warehouse]:
-    loaded = Warehouse(tmp_path, healthy())
-    with loaded.simulator:
+    loaded = Warehouse(tmp_path, {"alpha": healthy()})
+    try:
         yield loaded
+    finally:
+        loaded.close()
+
+
+def alpha(warehouse: Warehouse) -> Dataset:
+    return warehouse.simulators["alpha"].dataset
 
 
 def test_nothing_to_act_on_exits_0(warehouse: Warehouse) -> None:
@@ -79,93 +116,153 @@ def test_nothing_to_act_on_exits_0(warehouse: Warehouse) -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "left", "kind"),
+    ("status", "left", "reason"),
     [
-        ("ISSUED", 5 * DAY + timedelta(hours=3), "expiring"),
-        ("ISSUED", -3 * DAY - timedelta(hours=1), "expired"),
-        ("UNPASSED", 300 * DAY, "unpassed"),
+        ("ISSUED", 5 * DAY + timedelta(hours=3), "expires in 5 days"),
+        ("ISSUED", DAY + timedelta(hours=3), "expires in 1 day"),
+        ("ISSUED", -3 * DAY - timedelta(hours=1), "expired 3 days ago"),
+        ("UNPASSED", 300 * DAY, "failed domain validation"),
     ],
 )
-def test_each_kind_of_certificate_finding_alone_exits_3_with_its_line(
-    warehouse: Warehouse, status: str, left: timedelta, kind: str
+def test_a_finding_alone_is_one_line_graded_as_the_policy_says_and_exits_3(
+    warehouse: Warehouse, status: str, left: timedelta, reason: str
 ) -> None:
-    dataset = warehouse.simulator.dataset
+    dataset = alpha(warehouse)
     record = dataset.certificates[2]
     set_state(dataset, record, status, left)
     assert warehouse.run() == 0
     checked = warehouse.check()
     assert checked.returncode == 3, checked.stderr
-    subject = f"{record.api['name']} ({record.api['id']})"
-    now = datetime.now(timezone.utc)
-    detail = {
-        "expiring": f"in {math.floor((record.expires_at - now).total_seconds() / 86400)} days",
-        "expired": f"expired {math.floor((now - record.expires_at).total_seconds() / 86400)} days"
-        " ago, its status still ISSUED",
-        "unpassed": "failed validation",
-    }[kind]
+    [(severity, finding_id)] = expected(
+        dataset, Policy(), datetime.now(timezone.utc), "alpha"
+    ).values()
     [line, count] = checked.stdout.splitlines()
-    assert line.startswith(f"{kind:<11} default  {subject}: ") and detail in line
-    assert count == "1 findings"
+    subject = f"{record.api['id']} {record.api['name']}"
+    assert line.startswith(f"{severity:<8} alpha  {subject}: {reason}")
+    assert count == f"1 finding: 1 {severity}"
+    [found] = warehouse.found()
+    assert (found["finding_id"], found["severity"], found["certificate_id"]) == (
+        finding_id,
+        severity,
+        record.api["id"],
+    )
+    assert {"account", "action", "days_left", "name"} <= found.keys()
 
 
-def test_a_certificate_beyond_the_threshold_is_not_a_finding_until_the_threshold_reaches_it(
+def test_min_severity_counts_only_what_is_at_or_above_it(warehouse: Warehouse) -> None:
+    dataset = alpha(warehouse)
+    set_state(dataset, dataset.certificates[0], "UNPASSED", 300 * DAY)  # low by default
+    assert warehouse.run() == 0
+    assert warehouse.check("--min-severity", "low").returncode == 3
+    above = warehouse.check("--min-severity", "medium")
+    assert (above.returncode, above.stdout) == (0, "Nothing needs action.\n")
+
+
+def test_a_failed_sync_comes_first_with_its_whole_error_and_marks_the_accounts_rows_stale(
+    tmp_path: Path,
+) -> None:
+    datasets = {"alpha": healthy(), "beta": healthy(seed=8)}
+    beta = datasets["beta"]
+    set_state(beta, beta.certificates[0], "ISSUED", 3 * DAY + timedelta(hours=3))
+    warehouse = Warehouse(tmp_path, datasets)
+    try:
+        assert warehouse.run() == 0
+        warehouse.tokens["beta"] = "check-beta-revoked-0123456789abcdef0"
+        assert warehouse.run() == 1  # 401 for beta
+        found = warehouse.found()
+        [sync] = [f for f in found if f["kind"] == "sync"]
+        assert (sync["account"], sync["severity"]) == ("beta", "high")
+        with duckdb.connect(str(warehouse.file), read_only=True) as connection:
+            errors = connection.execute(
+                "SELECT error FROM scm.sync_log WHERE account = 'beta' AND outcome = 'failed'"
+            ).fetchall()
+        assert sync["error"] in {error for (error,) in errors} and "HTTP 401" in sync["error"]
+        assert sync["reason"].endswith(": " + sync["error"])  # whole, never cut
+        rows = {f["certificate_id"]: f for f in found if f["kind"] != "sync"}
+        oracle = expected(beta, Policy(), datetime.now(timezone.utc), "beta")
+        assert {key: (f["severity"], f["finding_id"]) for key, f in rows.items()} == oracle
+        assert all(f["data_stale"] for f in rows.values())
+        checked = warehouse.check()
+        assert checked.stdout.startswith("high     beta  sync: the last sync of ")
+    finally:
+        warehouse.close()
+
+
+def test_an_account_not_loaded_for_longer_than_the_policy_allows_is_stale(
     warehouse: Warehouse,
 ) -> None:
-    dataset = warehouse.simulator.dataset
-    set_state(dataset, dataset.certificates[0], "ISSUED", 20 * DAY)
     assert warehouse.run() == 0
-    assert warehouse.check().returncode == 0  # 14 days by default
-    wider = warehouse.check("--expiring-within-days", "30")
-    assert wider.returncode == 3 and wider.stdout.startswith("expiring ")
-
-
-def test_a_failed_last_sync_is_found_and_comes_before_a_stale_one(warehouse: Warehouse) -> None:
-    assert warehouse.run() == 0
-    assert warehouse.run(token="check-token-revoked-0123456789abcdef0") == 1  # 401: it fails
-    checked = warehouse.check()
-    assert checked.returncode == 3
-    lines = checked.stdout.splitlines()
-    assert lines[0].startswith("sync_failed default  certificates: last sync failed: GET ")
-    assert lines[1].startswith("sync_failed default  csr_list: last sync failed: GET ")
-    assert "401" in lines[0] and lines[-1] == "2 findings"
-
-
-def test_a_sync_older_than_max_age_hours_is_found(warehouse: Warehouse) -> None:
-    assert warehouse.run() == 0
-    assert warehouse.check("--max-age-hours", "26").returncode == 0
-    loaded_at = datetime.now(timezone.utc) - timedelta(hours=30)
+    assert warehouse.check().returncode == 0
     with duckdb.connect(str(warehouse.file)) as connection:  # thirty hours pass
-        connection.execute("UPDATE scm.sync_log SET finished_at = ?", [loaded_at])
-    checked = warehouse.check("--max-age-hours", "26", "--json")
-    assert checked.returncode == 3
-    found = json.loads(checked.stdout)
-    assert [(f["kind"], f["account"], f["subject"]) for f in found] == [
-        ("sync_stale", "default", "certificates"),
-        ("sync_stale", "default", "csr_list"),
-    ]
-    assert f"since {loaded_at:%Y-%m-%d %H:%M} UTC" in found[0]["detail"]
+        connection.execute(
+            "UPDATE scm.sync_log SET finished_at = finished_at - INTERVAL 30 HOUR,"
+            " started_at = started_at - INTERVAL 30 HOUR"
+        )
+    [stale] = warehouse.found()
+    assert (stale["kind"], stale["account"], stale["severity"]) == ("sync", "alpha", "medium")
+    assert stale["reason"] == "not loaded in full for 30 hours"
 
 
 @pytest.mark.parametrize(
-    "args", [("--max-age-hours", "0"), ("--expiring-within-days", "-1"), ("--days", "3")]
+    ("args", "says"),
+    [
+        (("--min-severity", "urgent"), "--min-severity 'urgent': use one of critical, high"),
+        (("--notify",), "--notify has nowhere to post"),
+        (("--notify", "--webhook-url", "ftp://127.0.0.1/x"), "must be an http(s) URL"),
+        (("--days", "3"), "unrecognized arguments: --days 3"),
+    ],
 )
-def test_a_usage_error_exits_2_not_3(warehouse: Warehouse, args: tuple[str, ...]) -> None:
-    dataset = warehouse.simulator.dataset
+def test_a_usage_error_exits_2_not_3_in_one_line(
+    warehouse: Warehouse, args: tuple[str, ...], says: str
+) -> None:
+    dataset = alpha(warehouse)
     set_state(dataset, dataset.certificates[0], "ISSUED", -DAY)  # a finding exists
     assert warehouse.run() == 0
     checked = warehouse.check(*args)
     assert checked.returncode == 2 and "Traceback" not in checked.stderr
-    assert checked.stderr.count("\n") <= 3  # usage and one line
+    [line] = checked.stderr.splitlines()
+    assert line.startswith("scm-export: error: ") and says in line
 
 
-class Hook(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict[str, Any]]] = []
-    status = 200
+def test_a_reader_that_closes_the_pipe_early_leaves_exit_3_and_no_error(
+    warehouse: Warehouse,
+) -> None:
+    dataset = alpha(warehouse)
+    for record in dataset.certificates:
+        set_state(dataset, record, "ISSUED", 2 * DAY + timedelta(hours=5))
+    assert warehouse.run() == 0
+    environment = {**warehouse.env(), "DLT_DATA_DIR": str(warehouse.folder / "dlt-data")}
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "scm_export.cli", "check"],
+        cwd=warehouse.folder,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DEST"))},
+            **environment,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.close()  # as `| head -0` does: nobody reads
+    error = reader.stderr.read()
+    assert reader.wait(timeout=120) == 3
+    assert error == b""
+
+
+# -- notifications --------------------------------------------------------------------------------
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """A webhook and a Slack hook of the test's own: what each POST carried, by path."""
+
+    received: ClassVar[list[tuple[str, dict[str, Any]]]] = []
+    status: ClassVar[int] = 200
 
     def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
-        Hook.received.append(json.loads(self.rfile.read(length)))
-        self.send_response(Hook.status)
+        Receiver.received.append((self.path, json.loads(self.rfile.read(length))))
+        self.send_response(Receiver.status)
+        self.send_header("Content-Length", "2")
         self.end_headers()
         self.wfile.write(b"ok")
 
@@ -174,54 +271,154 @@ class Hook(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def hook() -> Iterator[str]:
-    Hook.received, Hook.status = [], 200
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+def receiver() -> Iterator[str]:
+    Receiver.received, Receiver.status = [], 200
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/secret-part"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
 
 
-def test_the_findings_reach_a_slack_incoming_webhook(warehouse: Warehouse, hook: str) -> None:
-    dataset = warehouse.simulator.dataset
-    set_state(dataset, dataset.certificates[1], "UNPASSED", 300 * DAY)
-    assert warehouse.run() == 0
-    checked = warehouse.check(env={"RUNTIME__SLACK_INCOMING_HOOK": hook})
-    assert checked.returncode == 3
-    [message] = Hook.received
-    assert message["text"].startswith("*scm-export check*: 1 findings in dataset scm")
-    assert checked.stdout.splitlines()[0] in message["text"]
+def shift_expiries(dataset: Dataset, by: timedelta) -> None:
+    """As if `by` passed: every certificate expires that much sooner."""
+    for record in dataset.certificates:
+        record.expires_at -= by
+        record.api["expire_time"] = dataset.format_expire_time(record.expires_at)
+    dataset.invalidate()
 
 
-def test_a_webhook_that_fails_is_one_line_exit_1_without_its_url(
-    warehouse: Warehouse, hook: str
+def test_notify_posts_what_is_new_or_raised_once_and_again_after_a_failed_post(
+    tmp_path: Path, receiver: str
 ) -> None:
-    Hook.status = 500
-    dataset = warehouse.simulator.dataset
+    estate = Dataset.generate(
+        certificates=120, csrs=1, seed=5, private_cas=0, private_certificates=0
+    )
+    planted = next(r for r in estate.certificates if r.owned_by_self)
+    set_state(estate, planted, "ISSUED", 15 * DAY + timedelta(hours=3))  # 14 days in 2 days
+    warehouse = Warehouse(tmp_path, {"alpha": estate})
+    webhook = f"{receiver}/hooks/secret-part-0123"
+    notify = ("--notify", "--webhook-url", webhook)
+    try:
+        assert warehouse.run() == 0
+        now = datetime.now(timezone.utc)
+        before = expected(estate, Policy(), now, "alpha")
+        first = warehouse.check(*notify)
+        assert first.returncode == 3, first.stderr
+        [(path, body)] = Receiver.received
+        assert path == "/hooks/secret-part-0123"
+        assert {f["finding_id"]: f["severity"] for f in body["findings"]} == {
+            finding_id: severity for severity, finding_id in before.values()
+        }
+        assert {"finding_id", "severity", "certificate_id", "account", "action"} <= set(
+            body["findings"][0]
+        )
+        assert first.stderr.startswith(f"webhook: posted {len(before)} findings: ")
+
+        unchanged = warehouse.check(*notify)
+        assert unchanged.returncode == 3 and len(Receiver.received) == 1  # nothing posted
+        assert unchanged.stderr == "webhook: nothing new\n"
+
+        shift_expiries(estate, 2 * DAY)  # two days pass
+        assert warehouse.run() == 0
+        after = expected(estate, Policy(), datetime.now(timezone.utc), "alpha")
+        sent = {finding_id: RANKS[severity] for severity, finding_id in before.values()}
+        crossed = {
+            finding_id: severity
+            for severity, finding_id in after.values()
+            if RANKS[severity] > sent.get(finding_id, 0)
+        }
+        assert f"alpha/{planted.api['id']}/expiring/14" in crossed
+        Receiver.status = 500
+        failed = warehouse.check(*notify)
+        assert failed.returncode == 1
+        assert "secret-part" not in failed.stderr + failed.stdout
+        assert failed.stderr.strip().splitlines()[-1] == (
+            f"scm-export: error: {len(crossed)} findings could not be posted to the webhook"
+            " (HTTP 500); they are posted again next time"
+        )
+        Receiver.status = 200
+        again = warehouse.check(*notify)
+        assert again.returncode == 3
+        [*_, (_, refused), (_, resent)] = Receiver.received
+        assert refused == resent
+        assert {f["finding_id"]: f["severity"] for f in resent["findings"]} == crossed
+        assert warehouse.check(*notify).stderr == "webhook: nothing new\n"
+    finally:
+        warehouse.close()
+
+
+def test_slack_gets_one_message_of_the_new_findings_and_nothing_when_nothing_changed(
+    warehouse: Warehouse, receiver: str
+) -> None:
+    dataset = alpha(warehouse)
     set_state(dataset, dataset.certificates[1], "UNPASSED", 300 * DAY)
     assert warehouse.run() == 0
-    checked = warehouse.check(env={"RUNTIME__SLACK_INCOMING_HOOK": hook})
-    assert checked.returncode == 1
-    assert "Traceback" not in checked.stderr and "secret-part" not in checked.stderr
-    assert checked.stderr.strip().splitlines()[-1] == (
-        "scm-export: error: the findings could not be posted to runtime.slack_incoming_hook"
-        " (HTTP 500)"
-    )
-    assert len(Hook.received) == 1
+    hook = {"RUNTIME__SLACK_INCOMING_HOOK": f"{receiver}/services/T000/B000/secret-part"}
+    checked = warehouse.check("--notify", env=hook)
+    assert checked.returncode == 3
+    [(_, message)] = Receiver.received
+    assert message["text"].startswith("*scm-export check*: 1 finding: 1 low, new or raised,")
+    assert checked.stdout.splitlines()[0] in message["text"]
+    assert warehouse.check("--notify", env=hook).stderr == "slack: nothing new\n"
+    assert len(Receiver.received) == 1
 
 
-def test_a_member_skipped_on_purpose_is_never_stale_and_a_failure_shows_its_first_line() -> None:
-    """sync_flag decides for `check` and the report's flags alike."""
-    now = datetime.now(timezone.utc)
-    assert sync_flag("skipped", None, None, 26, now) is None  # a suspended member never loads
-    assert sync_flag("loaded", None, now - timedelta(hours=1), 26, now) is None
-    stale = sync_flag("loaded", None, now - timedelta(hours=30), 26, now)
-    assert stale is not None and stale.startswith("not loaded in full since ")
-    assert stale.endswith("(more than 26 hours)")
-    assert (
-        sync_flag("loaded", None, None, 26, now) == "not loaded in full ever (more than 26 hours)"
-    )
-    failed = sync_flag("failed", "GET /v3/scm/csr answered HTTP 401\nmore", now, 26, now)
-    assert failed == "last sync failed: GET /v3/scm/csr answered HTTP 401"
+# -- forget ---------------------------------------------------------------------------------------
+
+
+def test_forget_retires_a_gone_account_from_check_and_views_and_a_run_brings_it_back(
+    tmp_path: Path,
+) -> None:
+    datasets = {"alpha": healthy(), "beta": healthy(seed=8)}
+    warehouse = Warehouse(tmp_path, datasets)
+    try:
+        assert warehouse.run() == 0
+        warehouse.tokens["beta"] = "check-beta-revoked-0123456789abcdef0"
+        assert warehouse.run() == 1
+        assert warehouse.check().returncode == 3  # beta's failed sync
+        unknown = warehouse.command("forget", "gamma")
+        assert unknown.returncode == 2
+        assert unknown.stderr == (
+            "scm-export: error: no account 'gamma' in dataset 'scm': the sync log knows alpha,"
+            " beta\n"
+        )
+        forgot = warehouse.command("forget", "beta")
+        assert forgot.returncode == 0, forgot.stderr
+        assert warehouse.check().returncode == 0
+        with duckdb.connect(str(warehouse.file), read_only=True) as connection:
+
+            def accounts(table: str) -> set[str]:
+                rows = connection.execute(f"SELECT DISTINCT account FROM scm.{table}").fetchall()
+                return {row[0] for row in rows}
+
+            assert accounts("certificate_impact") == {"alpha"}
+            assert accounts("sync_status") == {"alpha"}
+            assert accounts("certificates_history") == {"alpha", "beta"}  # history stays
+            assert accounts("certificates") == {"alpha", "beta"}
+        warehouse.tokens["beta"] = TOKENS["beta"]
+        assert warehouse.run() == 0
+        with duckdb.connect(str(warehouse.file), read_only=True) as connection:
+            rows = connection.execute("SELECT DISTINCT account FROM scm.sync_status").fetchall()
+        assert {row[0] for row in rows} == {"alpha", "beta"}
+    finally:
+        warehouse.close()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "says"),
+    [
+        ("HIGH_DAYS", "3", "policy thresholds must grow from critical to low"),
+        ("EXPIRED_DEPLOYED", "urgent", "policy.expired_deployed='urgent' is not a severity"),
+        ("TAG_STEPS", '{"prod": 1}', "policy.tag_steps key 'prod' must be key=value"),
+    ],
+)
+def test_a_policy_that_cannot_be_used_stops_the_run_before_any_request(
+    warehouse: Warehouse, setting: str, value: str, says: str
+) -> None:
+    ran = warehouse.command("run", env={f"SOURCES__SCM_SOURCE__POLICY__{setting}": value})
+    assert ran.returncode == 2 and "Traceback" not in ran.stderr
+    [line] = ran.stderr.splitlines()
+    assert line.startswith("scm-export: error: ") and says in line
+    assert warehouse.simulators["alpha"].requests == []

@@ -1,9 +1,9 @@
-"""`scm-export report`: the terminal tables and the self-contained HTML page, their numbers
-checked against a Python reading of the data."""
+"""`scm-export report`: the terminal cards and the self-contained HTML page, their findings,
+counts and weeks checked against the oracle's reading of the simulator's data."""
 
 from __future__ import annotations
 
-import math
+import json
 import re
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
@@ -14,14 +14,9 @@ import pytest
 from scm_source.simulator import Dataset, Simulator
 from scm_source.warehouse.views import views
 from tests.conftest import scm_export
-from tests.test_views import VALID, expected_in, listed
+from tests.oracle import RANKS, Policy, expected, iso_weeks
 
-TITLES = {
-    "certificates_expiring": "Expiring within {days} days",
-    "certificates_expired": "Expired",
-    "certificates_revoked": "Revoked or being revoked",
-    "certificates_unpassed": "Failed validation (UNPASSED)",
-}
+URGENT = ("critical", "high")
 
 
 class Page(HTMLParser):
@@ -67,16 +62,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Dataset]:
     return folder, dataset
 
 
-def weekly(dataset: Dataset, now: datetime) -> list[int]:
-    counts = [0] * 26
-    for record in listed(dataset):
-        left = record.expires_at - now
-        if record.api["status"] in VALID and timedelta(0) < left <= timedelta(days=182):
-            counts[min(math.floor(left.total_seconds() / 86400) // 7, 25)] += 1
-    return counts
-
-
-def test_html_report_holds_the_chart_and_tables_and_loads_nothing(
+def test_html_report_holds_the_findings_the_chart_and_loads_nothing(
     loaded: tuple[Path, Dataset],
 ) -> None:
     folder, dataset = loaded
@@ -88,16 +74,30 @@ def test_html_report_holds_the_chart_and_tables_and_loads_nothing(
     result = scm_export("report", "--html", "out/report.html", cwd=folder)
     assert result.returncode == 0, result.stderr
     now = datetime.now(timezone.utc)
+    found = expected(dataset, Policy(), now)
     text = (folder / "out" / "report.html").read_text()
 
     page = Page()
     page.feed(text)
-    for view, title in TITLES.items():
-        count = len(expected_in(dataset, view, now, 30))
-        assert f"{title.format(days=30)}: {count}" in page.headings
-    weeks = next(table for table in page.tables if table and table[0][:2] == ["account", "1"])
-    assert weeks[0] == ["account", *map(str, range(1, 27))]
-    assert weeks[1] == ["default", *map(str, weekly(dataset, now))]
+    urgent = sum(severity in URGENT for severity, _ in found.values())
+    assert page.headings[:2] == ["Summary", f"Critical and high: {urgent}"]
+    assert page.headings[-1] == f"Medium and low: {len(found) - urgent}"
+    summary = next(t for t in page.tables if t and t[0][0] in RANKS)
+    assert summary == [
+        [severity, str(sum(s == severity for s, _ in found.values()))]
+        for severity in reversed(RANKS)
+    ]
+    weeks = next(t for t in page.tables if t and t[0][0] == "severity" and t[0][1][:2] == "20")
+    want = iso_weeks(dataset, found, now)
+    shown = {
+        heading.split(" ")[0]: {row[0]: int(row[n]) for row in weeks[1:]}
+        for n, heading in enumerate(weeks[0])
+        if n
+    }
+    assert {week: counts for week, counts in shown.items() if any(counts.values())} == want
+    assert len(shown) == len(set(shown))  # one column per week, none twice
+    rows = re.findall(r"data-finding='([^']+)'", text)
+    assert sorted(rows) == sorted(finding_id for _, finding_id in found.values())
     assert text.count("<svg") == 1 and "<path" in text
 
     assert not {tag for tag, _ in page.tags} & {
@@ -118,14 +118,32 @@ def test_html_report_holds_the_chart_and_tables_and_loads_nothing(
     assert "http:" not in outside_namespaces and "https:" not in outside_namespaces
 
 
-def test_terminal_report_counts_each_section(loaded: tuple[Path, Dataset]) -> None:
+@pytest.mark.parametrize("columns", [80, 132])
+def test_terminal_report_shows_every_urgent_finding_whole_at_the_terminals_width(
+    loaded: tuple[Path, Dataset], columns: int
+) -> None:
     folder, dataset = loaded
-    result = scm_export("report", "--days", "90", cwd=folder)
+    result = scm_export("report", cwd=folder, env={"COLUMNS": str(columns)})
     assert result.returncode == 0, result.stderr
-    now = datetime.now(timezone.utc)
-    for view, title in TITLES.items():
-        count = len(expected_in(dataset, view, now, 90))
-        assert f"{title.format(days=90)}: {count}" in result.stdout
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    assert not [line for line in lines if line != line.rstrip()]  # no padding to the width
+    found = expected(dataset, Policy(), datetime.now(timezone.utc))
+    counts = ", ".join(
+        f"{sum(s == severity for s, _ in found.values())} {severity}"
+        for severity in reversed(RANKS)
+    )
+    assert lines[1] == f"Findings: {counts}"
+    checked = scm_export("check", "--json", "--min-severity", "high", cwd=folder)
+    urgent = json.loads(checked.stdout)
+    assert len(urgent) == sum(severity in URGENT for severity, _ in found.values())
+    joined = " ".join(" ".join(lines).split())  # a wrapped card read as one line
+    for finding in urgent:
+        head = f"{finding['severity'].upper()}  default  {finding['certificate_id']}"
+        assert head in result.stdout  # never wrapped nor cut
+        assert finding["name"] in result.stdout
+        assert f"{finding['reason']} → {finding['action']}" in joined
+    assert result.stdout.index("Critical and high:") < result.stdout.index("Medium and low:")
 
 
 def test_views_command_reinstalls_with_a_new_threshold(loaded: tuple[Path, Dataset]) -> None:
@@ -143,11 +161,11 @@ def test_views_command_reinstalls_with_a_new_threshold(loaded: tuple[Path, Datas
 def test_terminal_report_shows_api_text_as_text(tmp_path: Path) -> None:
     """A name with rich markup and a terminal escape reaches the terminal as characters."""
     dataset = Dataset.generate(certificates=40, csrs=1, seed=2)
-    expiring = next(
-        record
-        for record in listed(dataset)
-        if record.api["status"] in VALID
-        and timedelta(0) < record.expires_at - datetime.now(timezone.utc) < timedelta(days=20)
+    expiring = dataset.certificates[0]
+    expiring.owned_by_self = True
+    expiring.expires_at = dataset.now + timedelta(days=10)
+    expiring.api.update(
+        status="ISSUED", expire_time=dataset.format_expire_time(expiring.expires_at)
     )
     expiring.api["name"] = "[link=http://evil.example]x[/link]\x1b[31mred"
     with Simulator(dataset) as simulator:
@@ -157,16 +175,3 @@ def test_terminal_report_shows_api_text_as_text(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "[link=http://evil.example]x[/link]\\x1b[31mred" in result.stdout
     assert "\x1b" not in result.stdout
-
-
-@pytest.mark.parametrize("columns", [80, 132])
-def test_terminal_report_fits_the_terminal(loaded: tuple[Path, Dataset], columns: int) -> None:
-    folder, dataset = loaded
-    result = scm_export("report", cwd=folder, env={"COLUMNS": str(columns)})
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert max(len(line) for line in lines) <= columns
-    assert any(line.startswith("┏") for line in lines)  # tables drawn, borders whole
-    now = datetime.now(timezone.utc)
-    expiring = len(expected_in(dataset, "certificates_expiring", now, 30))
-    assert f"Expiring within 30 days: {expiring}" in result.stdout

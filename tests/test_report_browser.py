@@ -1,7 +1,8 @@
 """The HTML report in a real browser: headless Chromium (Debian's `chromium`) opens the file the
 installed command wrote, from disk, with every request it might make sent to a proxy served here;
-the test reads the rendered DOM and takes a screenshot. Three accounts, one of which failed its
-last sync; every count is computed in Python from the simulator's data."""
+the test reads the rendered DOM, takes a screenshot and prints it. Three estates: one account, two
+accounts of which one failed its last sync, and a big inventory; every finding and count is the
+oracle's, computed from the simulator's data."""
 
 from __future__ import annotations
 
@@ -12,42 +13,40 @@ import socket
 import subprocess
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from scm_source.simulator import Dataset, Simulator
-from tests.conftest import LISTS_ONLY, scm_export
-from tests.test_views import Datasets, expected, three_accounts
+from scm_source.simulator import Dataset, Simulator, SimulatorOptions
+from tests.conftest import scm_export
+from tests.oracle import RANKS, Policy, expected
 
 CHROMIUM = shutil.which("chromium")
 # Skipped where chromium is missing, except in CI, which installs it (.ci/run) and must run it.
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None and not os.environ.get("CI"), reason="needs Debian's chromium"
 )
-SECTIONS = (
-    "as-of",
-    "summary",
-    "this-week",
-    "weekly",
-    "certificates_expiring",
-    "certificates_expired",
-    "certificates_revoked",
-    "certificates_unpassed",
-)
+SECTIONS = ["syncs", "summary", "urgent", "weekly", "rest"]
+ESTATES = {
+    "one account": {"alpha": (300, 11)},
+    "two accounts, one failed": {"alpha": (300, 11), "beta": (200, 12)},
+    "a big inventory": {"alpha": (3000, 13)},
+}
+FAILED = {"two accounts, one failed": "beta"}
 
 
 class Dom(HTMLParser):
-    """Section ids, summary counts by key, sync flags, and rows of the this-week table."""
+    """Section ids in order, summary counts, the failed accounts' cards, and the finding rows of
+    each section (their finding ids, in order)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sections: list[str] = []
         self.counts: dict[str, int] = {}
-        self.flags: list[str] = []
-        self.actions: list[str] = []  # the urgency class of each row
+        self.syncs: list[str] = []
+        self.rows: dict[str, list[str]] = {}
         self._count: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -56,10 +55,10 @@ class Dom(HTMLParser):
             self.sections.append(str(attributes["id"]))
         if tag == "td" and attributes.get("data-count"):
             self._count = attributes["data-count"]
-        if tag == "div" and attributes.get("data-flag"):
-            self.flags.append(str(attributes["data-flag"]))
-        if tag == "tr" and self.sections[-1:] == ["this-week"] and attributes.get("class"):
-            self.actions.append(str(attributes["class"]))
+        if tag == "div" and attributes.get("data-account"):
+            self.syncs.append(str(attributes["data-account"]))
+        if tag == "tr" and attributes.get("data-finding"):
+            self.rows.setdefault(self.sections[-1], []).append(str(attributes["data-finding"]))
 
     def handle_data(self, data: str) -> None:
         if self._count is not None:
@@ -131,66 +130,50 @@ def chromium(*args: str, profile: Path, proxy: Proxy) -> subprocess.CompletedPro
     )
 
 
-def tokens_of(datasets: Datasets) -> dict[str, str]:
-    return {alias: f"{alias}-token-0123456789abcdef0123456789" for alias in datasets}
-
-
-def run_env(simulator: Simulator, tokens: dict[str, str]) -> dict[str, str]:
-    env = {"SOURCES__SCM_SOURCE__ACCOUNTS": "[" + ",".join(f'"{a}"' for a in tokens) + "]"}
-    for alias, token in tokens.items():
+def run_env(simulators: dict[str, Simulator], tokens: dict[str, str]) -> dict[str, str]:
+    env = {"SOURCES__SCM_SOURCE__ACCOUNTS": "[" + ",".join(f'"{a}"' for a in simulators) + "]"}
+    for alias, simulator in simulators.items():
         env[f"SOURCES__SCM_SOURCE__{alias.upper()}__ENDPOINT"] = simulator.url
-        env[f"SOURCES__SCM_SOURCE__{alias.upper()}__CREDENTIALS__AUTH_TOKEN"] = token
+        env[f"SOURCES__SCM_SOURCE__{alias.upper()}__CREDENTIALS__AUTH_TOKEN"] = tokens[alias]
     return env
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Datasets]]:
-    """Three accounts loaded, then a run in which gamma's token is refused: its last sync
-    failed and its rows stay as the first run left them."""
+@pytest.fixture(scope="module", params=list(ESTATES))
+def report(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path, dict[str, Dataset]]]:
+    """The estate loaded; where one account fails, a second run in which its token is refused:
+    its last sync failed and its rows stay as the first run left them."""
+    estate = request.param
     folder = tmp_path_factory.mktemp("browser")
-    datasets = three_accounts()
-    tokens = tokens_of(datasets)
-    serving = {tokens[alias]: data for alias, data in datasets.items()}
-    with Simulator(Dataset.generate(1, 1, seed=1), accounts=serving) as simulator:
-        assert (
-            scm_export("run", *LISTS_ONLY, cwd=folder, env=run_env(simulator, tokens)).returncode
-            == 0
-        )
-        refused = {**tokens, "gamma": "gamma-token-refused-0123456789abcdef0"}
-        assert (
-            scm_export("run", *LISTS_ONLY, cwd=folder, env=run_env(simulator, refused)).returncode
-            == 1
-        )
+    datasets = {
+        alias: Dataset.generate(certificates=size, csrs=2, seed=seed)
+        for alias, (size, seed) in ESTATES[estate].items()
+    }
+    tokens = {alias: f"{alias}-token-0123456789abcdef0123456789" for alias in datasets}
+    simulators = {
+        alias: Simulator(dataset, SimulatorOptions(tokens=frozenset({tokens[alias]}))).start()
+        for alias, dataset in datasets.items()
+    }
+    try:
+        loaded = scm_export("run", cwd=folder, env=run_env(simulators, tokens), timeout=300)
+        assert loaded.returncode == 0, loaded.stderr
+        if estate in FAILED:
+            refused = {**tokens, FAILED[estate]: "refused-token-0123456789abcdef0123456"}
+            again = scm_export("run", cwd=folder, env=run_env(simulators, refused), timeout=300)
+            assert again.returncode == 1
+    finally:
+        for simulator in simulators.values():
+            simulator.stop()
     written = scm_export("report", "--html", "report.html", cwd=folder)
     assert written.returncode == 0, written.stderr
-    yield folder, datasets
+    yield estate, folder, datasets
 
 
-def python_counts(datasets: Datasets, now: datetime) -> dict[str, int]:
-    """The summary's counts and the this-week rows, read from the simulator's data."""
-    expired = expected(datasets, "certificates_expired", now, 30)
-    coverage = expected(datasets, "domain_coverage", now, 30)
-    week_coverage = expected(datasets, "domain_coverage", now, 7)
-    broke = [row for row in expired if row[3] and row[2] < 7]
-    ending = [row for row in week_coverage if row[5] and row[3] is not None]
-    return {
-        "expiring_7": len(expected(datasets, "certificates_expiring", now, 7)),
-        "expiring_30": len(expected(datasets, "certificates_expiring", now, 30)),
-        "expiring_90": len(expected(datasets, "certificates_expiring", now, 90)),
-        "expired_still_valid": sum(1 for row in expired if row[3]),
-        "expired": len(expired),
-        "revoked": len(expected(datasets, "certificates_revoked", now, 30)),
-        "unpassed": len(expected(datasets, "certificates_unpassed", now, 30)),
-        "names_at_risk": sum(1 for row in coverage if row[5]),
-        "this_week_broke": len(broke),
-        "this_week_ending": len(expected(datasets, "certificates_expiring", now, 7)) + len(ending),
-    }
-
-
-def test_the_report_renders_and_prints_in_chromium_with_every_section_and_count_fetching_nothing(
-    report: tuple[Path, Datasets], tmp_path: Path
+def test_the_report_opens_with_what_to_fix_first_in_chromium_fetching_nothing(
+    report: tuple[str, Path, dict[str, Dataset]], tmp_path: Path
 ) -> None:
-    folder, datasets = report
+    estate, folder, datasets = report
     page = (folder / "report.html").resolve().as_uri()
     proxy = Proxy()
     try:
@@ -216,15 +199,20 @@ def test_the_report_renders_and_prints_in_chromium_with_every_section_and_count_
 
     dom = Dom()
     dom.feed(dumped.stdout)
-    assert dom.sections == list(SECTIONS)
-    assert dom.flags == ["gamma/certificates", "gamma/csr_list"]  # flagged at the top
+    assert dom.sections == SECTIONS  # what to fix first, the summary, critical and high, ...
+    assert dom.syncs == [FAILED[estate]] if estate in FAILED else dom.syncs == []
     now = datetime.now(timezone.utc)
-    counts = python_counts(datasets, now)
-    # Counts computed at query time may move if a certificate expires between the page and now.
-    later = python_counts(datasets, now + timedelta(minutes=2))
-    shown = {**dom.counts, "this_week_broke": dom.actions.count("overdue")}
-    shown["this_week_ending"] = dom.actions.count("week")
-    assert {key: shown[key] for key in counts} == counts or all(
-        shown[key] in (counts[key], later[key]) for key in counts
-    )
-    assert counts["expiring_30"] and counts["expired_still_valid"] and counts["names_at_risk"]
+    found = {
+        finding_id: severity
+        for alias, dataset in datasets.items()
+        for severity, finding_id in expected(dataset, Policy(), now, alias).values()
+    }
+    severities = [severity for severity in found.values()]
+    assert dom.counts == {
+        s: severities.count(s) + (s == "high" and estate in FAILED) for s in RANKS
+    }
+    urgent = {f for f, severity in found.items() if severity in ("critical", "high")}
+    assert set(dom.rows["urgent"]) == urgent
+    assert set(dom.rows.get("rest", [])) == set(found) - urgent
+    critical = [f for f in dom.rows["urgent"] if found[f] == "critical"]
+    assert critical and dom.rows["urgent"][: len(critical)] == critical  # critical first

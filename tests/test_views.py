@@ -19,17 +19,12 @@ from scm_source.extract.sync import SYNC_LOG_COLUMNS
 from scm_source.extract.tables import SYNC_LOG
 from scm_source.objects.registry import OBJECTS
 from scm_source.simulator import CertificateRecord, Dataset, Simulator
+from scm_source.warehouse.policy import POLICY_COLUMNS, POLICY_TABLE
 from scm_source.warehouse.views import install_views, render_create, render_select, views
 from tests.conftest import Warehouse, load_source, query, run_load
+from tests.oracle import USABLE
 
-VALID = {
-    "ISSUED",
-    "UPLOAD",
-    "SUPPLEMENTCHECKING",
-    "CANCELSUPPLEMENTING",
-    "REVOKING",
-    "CANCLEREVOKING",
-}
+VALID = USABLE
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "bigquery"
 DAY = timedelta(days=1)
 
@@ -342,7 +337,10 @@ def loaded_tables() -> dict[str, dict[str, str]]:
     def typed(columns: Any) -> dict[str, str]:
         return {name: column["data_type"] for name, column in columns.items()}
 
-    tables = {SYNC_LOG: {**typed(SYNC_LOG_COLUMNS), **DLT_COLUMNS}}
+    tables = {
+        SYNC_LOG: {**typed(SYNC_LOG_COLUMNS), **DLT_COLUMNS},
+        POLICY_TABLE: {**typed(POLICY_COLUMNS), **DLT_COLUMNS},
+    }
     for each in OBJECTS:
         for table in each.tables:
             tables[table.name] = {**typed(table.columns), **DLT_COLUMNS}

@@ -1,12 +1,12 @@
-"""The report a security lead opens every Monday, in the order they ask: as of when (each
-account's last load, failed or stale ones flagged first), a summary of what needs action, what
-to do this week (most urgent first, coloured by urgency), the weekly expiry chart (per account
-where there are several), then the long lists, summarised with their top rows. As terminal
-tables (rich, fitted to the terminal) or one self-contained HTML page (inline CSS and SVG, no
-script, nothing fetched; the rest of each long list in a collapsible section).
+"""The report a security lead opens every morning, in the order they act: accounts whose sync
+failed or went stale (the full error and its fix; their data marked stale), then what is critical
+and high (each with its action, owner and where it is deployed), a summary by severity, a chart of
+what expires week by week (ISO weeks, stacked by severity), and the medium and low findings last.
+As terminal cards (rich, wrapped to the terminal, 80 columns included) or one self-contained HTML
+page (inline CSS and SVG, no script, nothing fetched; medium and low in a collapsible section).
 
-Every number comes from the shipped views' own SQL (`view_reader`), so the report cannot
-disagree with the views, and `--days` needs no reinstall.
+It reads the view `certificate_findings` and nothing else, as `check` does, so the two cannot
+disagree; the expiry policy graded it.
 """
 
 from .collect import Report, collect

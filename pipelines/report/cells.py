@@ -1,11 +1,9 @@
-"""API text as a report shows it."""
+"""API and warehouse values as a report shows them."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
-
-from ..freshness import when
 
 
 def printable(text: str) -> str:
@@ -16,9 +14,14 @@ def printable(text: str) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
+def utc(moment: datetime) -> datetime:
+    """A warehouse's timestamp as UTC (DuckDB may hand it back without a zone)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def text_of(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return when(value)
+        return utc(value).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return str(value)

@@ -1,65 +1,85 @@
-"""The report in a terminal: rich tables fitted to its width (80 columns included)."""
+"""The report in a terminal: one card per finding, wrapped to the terminal's width (80 columns
+included), so account, name, days and action are always whole."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import textwrap
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
+from ..check import Finding
 from .cells import printable, text_of
 from .collect import Report
 
+INDENT = "    "
+SEVERITY_STYLES = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "yellow",
+    "low": "cyan",
+}
 
-def print_text(report: Report, console: Console, limit: int = 5) -> None:
-    """Fits the console's width (80 columns included): long cells wrap or are cut with an
-    ellipsis, never the borders."""
+
+def print_text(
+    report: Report, console: Console, limit: int = 10, urgent_limit: int | None = None
+) -> None:
+    """Syncs that need a look first, then the critical and high findings (every one, or the
+    first `urgent_limit`), then the first `limit` of the rest."""
     console.print(
-        f"[bold]SCM report[/bold], dataset {report.dataset}, as of {text_of(report.generated_at)}"
+        Text(f"SCM report, dataset {report.dataset}, as of {text_of(report.generated_at)}"),
+        style="bold",
     )
-    flagged = [sync for sync in report.syncs if sync.flag]
-    for sync in flagged:
-        console.print(Text(f"! {sync.account} {sync.resource}: {sync.flag}", style="bold red"))
-    if not flagged and report.syncs:
-        last = max(sync.last_loaded_at or report.generated_at for sync in report.syncs)
-        console.print(f"Every account's last sync loaded in full (latest {text_of(last)}).")
-    summary = _table("Summary", ("needs action", "count"), console)
-    for _, label, count in report.summary:
-        summary.add_row(label, str(count))
-    console.print(summary)
-    this_week = _table(
-        f"This week: {len(report.actions)}", ("", "account", "what", "detail"), console
-    )
-    for action in report.actions[: 3 * limit]:
-        this_week.add_row(
-            Text("!!" if action.urgency == "overdue" else "!", style=_STYLE[action.urgency]),
-            *(Text(printable(cell)) for cell in (action.account, action.what, action.detail)),
-        )
-    _caption(this_week, len(report.actions), 3 * limit)
-    console.print(this_week)
-    for listing in report.listings:
-        table = _table(f"{listing.title}: {len(listing.rows)}", listing.columns, console)
-        for row in listing.rows[:limit]:
-            table.add_row(*(Text(printable(text_of(value))) for value in row))
-        _caption(table, len(listing.rows), limit)
-        console.print(table)
+    counts = report.counts()
+    summary = ", ".join(f"{count} {severity}" for severity, count in counts.items())
+    console.print(f"Findings: {summary}" if report.findings else "Nothing needs action.")
+    if report.syncs:
+        console.print(Text("\nAccounts to fix first (their data is stale):", style="bold"))
+        for finding in report.syncs:
+            _card(console, finding)
+    if report.urgent:
+        console.print(Text(f"\nCritical and high: {len(report.urgent)}", style="bold"))
+        _cards(console, report.urgent, len(report.urgent) if urgent_limit is None else urgent_limit)
+    if report.rest:
+        console.print(Text(f"\nMedium and low: {len(report.rest)}", style="bold"))
+        _cards(console, report.rest, limit)
 
 
-_STYLE = {"overdue": "bold red", "week": "yellow"}
+def _cards(console: Console, findings: list[Finding], limit: int) -> None:
+    for finding in findings[:limit]:
+        _card(console, finding)
+    if len(findings) > limit:
+        console.print(f"… and {len(findings) - limit} more: scm-export check lists them all")
 
 
-def _table(title: str, columns: Sequence[str], console: Console) -> Table:
-    table = Table(title=title, title_justify="left", expand=False, width=None)
-    for column in columns:
-        table.add_column(
-            column,
-            overflow="fold" if column == "detail" else "ellipsis",
-            no_wrap=column != "detail",
-        )
-    return table
-
-
-def _caption(table: Table, total: int, shown: int) -> None:
-    if total > shown:
-        table.caption = f"… and {total - shown} more (scm-export report --html FILE has them all)"
+def _card(console: Console, finding: Finding) -> None:
+    """A head line (severity, account, id, and the name where it fits), then the reason, the
+    action and the facts, each wrapped with an indent: nothing cut, no line padded."""
+    badge = f" {finding.severity.upper()} "
+    stale = "  [stale data]" if finding.data_stale else ""
+    head = f"{badge} {printable(finding.account)}  "
+    name = printable(finding.name or finding.domain or "")
+    subject = printable(finding.certificate_id or "sync")
+    shown_name = name if len(head + subject + name + stale) + 1 <= console.width else ""
+    text = Text()
+    text.append(badge, style=SEVERITY_STYLES[finding.severity])
+    text.append(f" {printable(finding.account)}  ")
+    text.append(f"{subject} {shown_name}".rstrip(), style="bold")
+    text.append(stale, style="magenta")
+    console.print(text, overflow="fold")
+    facts = [
+        "" if shown_name or not name else name,
+        f"owner {finding.owner}" if finding.owner else "",
+        f"expires {text_of(finding.expire_time)}" if finding.expire_time else "",
+        f"domain {finding.domain}" if finding.domain and finding.domain != finding.name else "",
+    ]
+    lines = (finding.reason, "→ " + finding.action, " · ".join(filter(None, facts)))
+    for line, style in zip(lines, ("", "", "dim"), strict=True):
+        if line:
+            wrapped = textwrap.fill(
+                printable(line),
+                max(console.width, 40),
+                initial_indent=INDENT,
+                subsequent_indent=INDENT,
+            )
+            console.print(Text(wrapped, style=style))

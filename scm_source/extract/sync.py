@@ -16,6 +16,7 @@ from scm_source.paging.pages import PagingReport
 from scm_source.rows.schema import INSTANT, columns
 
 LOADED, FAILED, SKIPPED = "loaded", "failed", "skipped"
+FORGOTTEN = "forgotten"  # retired with `scm-export forget`: views leave the account out
 # Marks a field whose column holds no NULL.
 REQUIRED = {"nullable": False}
 

@@ -3,9 +3,15 @@ destination's, schema-qualified, and installed in dependency order.
 
 Two placeholders are filled at render time: `:expiring_within_days` (a number) and
 `:valid_statuses` (the statuses under which a certificate is usable, from
-objects/certificates.py). sqlglot
-leaves two functions untranslated, so they are rewritten here: DuckDB's STRING_SPLIT is
-STRING_TO_ARRAY in PostgreSQL, and EPOCH is UNIX_SECONDS in BigQuery.
+objects/certificates.py). sqlglot leaves two functions untranslated, so they are rewritten here:
+DuckDB's STRING_SPLIT is STRING_TO_ARRAY in PostgreSQL, and EPOCH is UNIX_SECONDS in BigQuery.
+
+Two more rewrites make every view answer for what a dataset holds:
+- a table a load has not written yet (a run that left an object out) reads as an empty table of
+  its declared columns, and the expiry policy as its defaults, so every view installs once the
+  dataset has certificates;
+- every table of accounts leaves out the accounts `scm-export forget` retired (the view
+  `forgotten_accounts`), so no view shows them; their rows and history stay.
 """
 
 from __future__ import annotations
@@ -19,21 +25,33 @@ from typing import Any
 
 import dlt
 import sqlglot
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.destinations.sql_client import SqlClientBase
 from sqlglot import exp
 
 from scm_source.config.values import is_whole_number
 from scm_source.errors import ScmConfigError
+from scm_source.extract.sync import SYNC_LOG_COLUMNS
 from scm_source.extract.tables import SYNC_LOG
 from scm_source.objects.certificates import CERTIFICATES, VALID_STATUSES
 from scm_source.objects.kinds import table_names
 from scm_source.objects.registry import OBJECTS
 from scm_source.warehouse.destinations import rewrite_functions, traits_for_dialect
+from scm_source.warehouse.policy import POLICY_COLUMNS, POLICY_TABLE, ExpiryPolicy
 
 SOURCE_DIALECT = "duckdb"
 DEFAULT_EXPIRING_WITHIN_DAYS = 30
-OWNER_TAG = "owner"  # the tag key whose value names a certificate's owner
-LOADED_TABLES = frozenset({SYNC_LOG, *(name for each in OBJECTS for name in table_names(each))})
+FORGOTTEN_ACCOUNTS = "forgotten_accounts"
+# The tables a view may read as empty when a load has not written them: snapshots and the log.
+DECLARED_COLUMNS: dict[str, TTableSchemaColumns] = {
+    SYNC_LOG: SYNC_LOG_COLUMNS,
+    POLICY_TABLE: POLICY_COLUMNS,
+    **{table.name: table.columns for each in OBJECTS for table in each.tables},
+}
+LOADED_TABLES = frozenset(
+    {SYNC_LOG, POLICY_TABLE, *(name for each in OBJECTS for name in table_names(each))}
+)
+_SQL_TYPES = {"text": "VARCHAR", "bigint": "BIGINT", "bool": "BOOLEAN", "timestamp": "TIMESTAMPTZ"}
 # Table name -> its path in the destination ([catalog,] dataset, table).
 Qualifier = Callable[[str], list[str]]
 
@@ -58,7 +76,8 @@ def views() -> tuple[View, ...]:
         name: View(
             name,
             select,
-            frozenset(t.name for t in select.find_all(exp.Table)) & parsed.keys(),
+            frozenset(t.name for t in select.find_all(exp.Table)) & parsed.keys()
+            | ({FORGOTTEN_ACCOUNTS} - {name}),
             frozenset(t.name for t in select.find_all(exp.Table)) & LOADED_TABLES,
         )
         for name, select in parsed.items()
@@ -76,26 +95,38 @@ def views() -> tuple[View, ...]:
     return tuple(ordered)
 
 
-def render_select(view: View, dialect: str, qualify: Qualifier, expiring_within_days: int) -> str:
-    """The view's query in `dialect`, with its tables qualified and its placeholders filled."""
-    return _rewritten(view, dialect, qualify, expiring_within_days).sql(
+def render_select(
+    view: View,
+    dialect: str,
+    qualify: Qualifier,
+    expiring_within_days: int,
+    present: frozenset[str] = LOADED_TABLES,
+) -> str:
+    """The view's query in `dialect`, with its tables qualified and its placeholders filled;
+    the loaded tables not `present` read as empty."""
+    return _rewritten(view, dialect, qualify, expiring_within_days, present).sql(
         dialect=dialect, pretty=True, comments=False
     )
 
 
-def _rewritten(view: View, dialect: str, qualify: Qualifier, expiring_within_days: int) -> exp.Expr:
-    """The view's query with its tables qualified, its placeholders filled and the functions
-    sqlglot leaves untranslated named as `dialect` has them."""
+def _rewritten(
+    view: View,
+    dialect: str,
+    qualify: Qualifier,
+    expiring_within_days: int,
+    present: frozenset[str] = LOADED_TABLES,
+) -> exp.Expr:
+    """The view's query with its tables qualified (or stood in for, or with forgotten accounts
+    left out), its placeholders filled and the functions sqlglot leaves untranslated named as
+    `dialect` has them."""
     known = LOADED_TABLES | {other.name for other in views()}
     ctes = {cte.alias for cte in view.select.find_all(exp.CTE)}
 
     def rewrite(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Table) and node.name in known - ctes and not node.args.get("db"):
-            return _table(qualify(node.name), node.alias)
+            return _source_of(node, view.name, qualify, present)
         if isinstance(node, exp.Placeholder) and node.name == "expiring_within_days":
             return exp.Literal.number(expiring_within_days)
-        if isinstance(node, exp.Placeholder) and node.name == "owner_tag":
-            return exp.Literal.string(OWNER_TAG)
         if isinstance(node, exp.In) and _has_placeholder(node, "valid_statuses"):
             return exp.In(
                 this=node.this, expressions=[exp.Literal.string(s) for s in VALID_STATUSES]
@@ -105,10 +136,67 @@ def _rewritten(view: View, dialect: str, qualify: Qualifier, expiring_within_day
     return view.select.copy().transform(rewrite)
 
 
-def render_create(view: View, dialect: str, qualify: Qualifier, expiring_within_days: int) -> str:
+def _source_of(
+    table: exp.Table, reader: str, qualify: Qualifier, present: frozenset[str]
+) -> exp.Expr:
+    """What a view reads for `table`: the loaded table, without forgotten accounts; an empty
+    stand-in for one not loaded yet; a view as it is."""
+    alias = table.alias or table.name
+    if table.name in DECLARED_COLUMNS and table.name not in present:
+        return exp.paren(_stand_in(table.name)).as_(alias)
+    if table.name not in LOADED_TABLES:
+        return _table(qualify(table.name), table.alias)
+    if "account" not in DECLARED_COLUMNS.get(table.name, {"account": {}}) or reader in (
+        FORGOTTEN_ACCOUNTS
+    ):
+        return _table(qualify(table.name), table.alias)
+    forgotten = exp.select("account").from_(_table(qualify(FORGOTTEN_ACCOUNTS)))
+    kept = (
+        exp.select("*")
+        .from_(_table(qualify(table.name)))
+        .where(exp.not_(exp.column("account").isin(query=forgotten)))
+    )
+    return exp.paren(kept).as_(alias)
+
+
+def _stand_in(name: str) -> exp.Query:
+    """An empty table of `name`'s declared columns; the expiry policy's defaults for it."""
+    declared = DECLARED_COLUMNS[name]
+    if name == POLICY_TABLE:
+        rows = [_typed_row(declared, row) for row in ExpiryPolicy().rows()]
+        union: exp.Query = rows[0]
+        for row in rows[1:]:
+            union = exp.union(union, row, distinct=False)
+        return union
+    return _typed_row(declared, {}).limit(0)
+
+
+def _typed_row(declared: TTableSchemaColumns, row: dict[str, Any]) -> exp.Select:
+    """SELECT of `row`'s values (NULL where it has none) cast to the declared columns' types."""
+    return exp.select(
+        *(
+            exp.cast(_literal(row.get(name)), _SQL_TYPES[str(column.get("data_type"))]).as_(name)
+            for name, column in declared.items()
+        )
+    )
+
+
+def _literal(value: Any) -> exp.Expr:
+    if value is None:
+        return exp.null()
+    return exp.Literal.number(value) if isinstance(value, int) else exp.Literal.string(value)
+
+
+def render_create(
+    view: View,
+    dialect: str,
+    qualify: Qualifier,
+    expiring_within_days: int,
+    present: frozenset[str] = LOADED_TABLES,
+) -> str:
     target = _table(qualify(view.name)).sql(dialect=dialect)
     return f"CREATE OR REPLACE VIEW {target} AS\n" + render_select(
-        view, dialect, qualify, expiring_within_days
+        view, dialect, qualify, expiring_within_days, present
     )
 
 
@@ -140,16 +228,16 @@ def has_certificates(pipeline: dlt.Pipeline) -> bool:
     return CERTIFICATES.name in loaded_tables(pipeline)
 
 
-def loaded_tables(pipeline: dlt.Pipeline) -> set[str]:
-    return set(pipeline.default_schema.data_table_names(seen_data_only=True))
+def loaded_tables(pipeline: dlt.Pipeline) -> frozenset[str]:
+    return frozenset(pipeline.default_schema.data_table_names(seen_data_only=True))
 
 
-def installable(tables: set[str]) -> tuple[View, ...]:
-    """The views whose tables a dataset has (a run that loaded only some objects has only
-    theirs), each after the views it reads."""
+def installable(tables: frozenset[str]) -> tuple[View, ...]:
+    """The views whose tables a dataset has or that read as empty (a history not written yet
+    has no stand-in), each after the views it reads."""
     ready: dict[str, View] = {}
     for view in views():
-        if view.reads <= tables and view.depends_on <= ready.keys():
+        if view.reads - DECLARED_COLUMNS.keys() <= tables and view.depends_on <= ready.keys():
             ready[view.name] = view
     return tuple(ready.values())
 
@@ -166,25 +254,28 @@ def destination_sql(pipeline: dlt.Pipeline) -> Iterator[tuple[SqlClientBase[Any]
         yield client, dialect, qualify
 
 
-ViewSelect = Callable[[str, int, tuple[str, ...], str], list[tuple[Any, ...]]]
+ViewSelect = Callable[[str, tuple[str, ...], str], list[tuple[Any, ...]]]
 
 
 @contextmanager
 def view_reader(pipeline: dlt.Pipeline) -> Iterator[ViewSelect]:
-    """`select(view, threshold, columns, order_by)`: rows of a view's own SQL rendered with
-    `threshold` (no reinstall needed for another one), so what reads it cannot disagree with the
-    installed view; every select on one connection."""
+    """`select(view, columns, order_by)`: rows of a view's own SQL, rendered for the tables the
+    dataset has, so what reads it cannot disagree with the installed view (the views it reads
+    must be installed: every run installs them); every select on one connection."""
     by_name = {view.name: view for view in views()}
+    present: frozenset[str] = (
+        loaded_tables(pipeline) if pipeline.default_schema_name else frozenset()
+    )
     with destination_sql(pipeline) as (client, dialect, qualify):
-        if not client.has_dataset():
+        if not client.has_dataset() or CERTIFICATES.name not in present:
             raise ScmConfigError(
-                f"dataset {pipeline.dataset_name!r} does not exist: run a load first"
+                f"dataset {pipeline.dataset_name!r} has no certificates yet: run a load first"
             )
 
-        def select(
-            view: str, threshold: int, columns: tuple[str, ...], order_by: str
-        ) -> list[tuple[Any, ...]]:
-            inner = _rewritten(by_name[view], dialect, qualify, threshold)
+        def select(view: str, columns: tuple[str, ...], order_by: str) -> list[tuple[Any, ...]]:
+            inner = _rewritten(
+                by_name[view], dialect, qualify, DEFAULT_EXPIRING_WITHIN_DAYS, present
+            )
             outer = exp.select(*columns).from_(exp.paren(inner).as_("v")).order_by(order_by)
             sql = outer.sql(dialect=dialect, comments=False)
             return [tuple(row) for row in client.execute_sql(sql) or []]
@@ -203,13 +294,14 @@ def install_views(
         raise ScmConfigError(
             f"dataset {pipeline.dataset_name!r} has no certificates table yet: run a load first"
         )
-    chosen = installable(loaded_tables(pipeline))
+    present = loaded_tables(pipeline)
+    chosen = installable(present)
     with destination_sql(pipeline) as (client, dialect, qualify):
         statements = [
             f"DROP VIEW IF EXISTS {_table(qualify(view.name)).sql(dialect=dialect)}"
             for view in reversed(views())
             if traits_for_dialect(dialect).drop_views_before_replace
-        ] + [render_create(view, dialect, qualify, days) for view in chosen]
+        ] + [render_create(view, dialect, qualify, days, present) for view in chosen]
         if pipeline.destination.capabilities().supports_ddl_transactions:
             with client.begin_transaction():
                 for statement in statements:

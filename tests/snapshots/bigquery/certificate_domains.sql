@@ -6,7 +6,17 @@ SELECT DISTINCT
   STARTS_WITH(TRIM(name), '*.') AS is_wildcard,
   c.status,
   c.expire_time
-FROM `my-project`.`scm`.`certificates` AS c
+FROM (
+  SELECT
+    *
+  FROM `my-project`.`scm`.`certificates`
+  WHERE
+    NOT account IN (
+      SELECT
+        account
+      FROM `my-project`.`scm`.`forgotten_accounts`
+    )
+) AS c
 CROSS JOIN UNNEST(SPLIT(COALESCE(c.domain, '') || ';' || COALESCE(c.sans, ''), ';')) AS name
 WHERE
   TRIM(name) <> ''

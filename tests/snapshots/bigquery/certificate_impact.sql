@@ -5,17 +5,37 @@ WITH deployed AS (
     certificate_id,
     resource_num,
     complete
-  FROM `my-project`.`scm`.`certificate_deployment_counts`
+  FROM (
+    SELECT
+      *
+    FROM `my-project`.`scm`.`certificate_deployment_counts`
+    WHERE
+      NOT account IN (
+        SELECT
+          account
+        FROM `my-project`.`scm`.`forgotten_accounts`
+      )
+  ) AS certificate_deployment_counts
   WHERE
     service = 'ALL'
 ), services AS (
   SELECT
     account,
     certificate_id,
-    STRING_AGG(service, ','
+    STRING_AGG(service, ', '
     ORDER BY
       service) AS deployed_services
-  FROM `my-project`.`scm`.`certificate_deployment_counts`
+  FROM (
+    SELECT
+      *
+    FROM `my-project`.`scm`.`certificate_deployment_counts`
+    WHERE
+      NOT account IN (
+        SELECT
+          account
+        FROM `my-project`.`scm`.`forgotten_accounts`
+      )
+  ) AS certificate_deployment_counts
   WHERE
     service <> 'ALL' AND (
       listed > 0 OR reported_resource_num > 0
@@ -28,9 +48,25 @@ WITH deployed AS (
     account,
     certificate_id,
     MIN(value) AS owner
-  FROM `my-project`.`scm`.`certificate_tags`
+  FROM (
+    SELECT
+      *
+    FROM `my-project`.`scm`.`certificate_tags`
+    WHERE
+      NOT account IN (
+        SELECT
+          account
+        FROM `my-project`.`scm`.`forgotten_accounts`
+      )
+  ) AS certificate_tags
   WHERE
-    key = 'owner'
+    key = (
+      SELECT
+        MIN(name)
+      FROM `my-project`.`scm`.`expiry_policy`
+      WHERE
+        rule = 'owner_tag'
+    )
   GROUP BY
     account,
     certificate_id
@@ -40,6 +76,7 @@ SELECT
   c.id,
   c.name,
   c.domain,
+  c.sans,
   c.status,
   c.expire_time,
   CAST(FLOOR((
@@ -52,16 +89,46 @@ SELECT
   r.renewal_cert_id AS successor_id,
   successor.status AS successor_status,
   successor.expire_time AS successor_expire_time
-FROM `my-project`.`scm`.`certificates` AS c
+FROM (
+  SELECT
+    *
+  FROM `my-project`.`scm`.`certificates`
+  WHERE
+    NOT account IN (
+      SELECT
+        account
+      FROM `my-project`.`scm`.`forgotten_accounts`
+    )
+) AS c
 LEFT JOIN deployed AS d
   ON d.account = c.account AND d.certificate_id = c.id
 LEFT JOIN services AS s
   ON s.account = c.account AND s.certificate_id = c.id
 LEFT JOIN owners AS o
   ON o.account = c.account AND o.certificate_id = c.id
-LEFT JOIN `my-project`.`scm`.`certificate_renewals` AS r
+LEFT JOIN (
+  SELECT
+    *
+  FROM `my-project`.`scm`.`certificate_renewals`
+  WHERE
+    NOT account IN (
+      SELECT
+        account
+      FROM `my-project`.`scm`.`forgotten_accounts`
+    )
+) AS r
   ON r.account = c.account AND r.certificate_id = c.id
-LEFT JOIN `my-project`.`scm`.`certificates` AS successor
+LEFT JOIN (
+  SELECT
+    *
+  FROM `my-project`.`scm`.`certificates`
+  WHERE
+    NOT account IN (
+      SELECT
+        account
+      FROM `my-project`.`scm`.`forgotten_accounts`
+    )
+) AS successor
   ON successor.account = c.account AND successor.id = r.renewal_cert_id
 WHERE
   c.status IN (
@@ -72,3 +139,4 @@ WHERE
     'REVOKING',
     'CANCLEREVOKING'
   )
+  OR c.status IN ('EXPIRED', 'UNPASSED')

@@ -8,7 +8,17 @@ WITH versions AS (
     status,
     valid_from,
     LAG(status) OVER (PARTITION BY account, id ORDER BY valid_from NULLS LAST) AS previous_status
-  FROM `my-project`.`scm`.`certificates_history`
+  FROM (
+    SELECT
+      *
+    FROM `my-project`.`scm`.`certificates_history`
+    WHERE
+      NOT account IN (
+        SELECT
+          account
+        FROM `my-project`.`scm`.`forgotten_accounts`
+      )
+  ) AS certificates_history
 )
 SELECT
   account,

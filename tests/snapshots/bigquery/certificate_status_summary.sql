@@ -5,7 +5,17 @@ SELECT
   brand,
   type,
   COUNT(*) AS certificates
-FROM `my-project`.`scm`.`certificates`
+FROM (
+  SELECT
+    *
+  FROM `my-project`.`scm`.`certificates`
+  WHERE
+    NOT account IN (
+      SELECT
+        account
+      FROM `my-project`.`scm`.`forgotten_accounts`
+    )
+) AS certificates
 GROUP BY
   account,
   status,

@@ -13,7 +13,17 @@ SELECT
     UNIX_SECONDS(CURRENT_TIMESTAMP()) - UNIX_SECONDS(expire_time)
   ) / 86400) AS INT64) AS days_since_expiry,
   status <> 'EXPIRED' AS status_still_valid
-FROM `my-project`.`scm`.`certificates`
+FROM (
+  SELECT
+    *
+  FROM `my-project`.`scm`.`certificates`
+  WHERE
+    NOT account IN (
+      SELECT
+        account
+      FROM `my-project`.`scm`.`forgotten_accounts`
+    )
+) AS certificates
 WHERE
   status = 'EXPIRED'
   OR (

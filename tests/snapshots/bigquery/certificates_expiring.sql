@@ -25,7 +25,17 @@ SELECT
     THEN 'within 90 days'
     ELSE 'beyond 90 days'
   END AS expiry_bucket
-FROM `my-project`.`scm`.`certificates`
+FROM (
+  SELECT
+    *
+  FROM `my-project`.`scm`.`certificates`
+  WHERE
+    NOT account IN (
+      SELECT
+        account
+      FROM `my-project`.`scm`.`forgotten_accounts`
+    )
+) AS certificates
 WHERE
   status IN (
     'ISSUED',

@@ -10,6 +10,16 @@ SELECT
   brand,
   expire_time,
   status = 'REVOKED' AS revocation_final
-FROM `my-project`.`scm`.`certificates`
+FROM (
+  SELECT
+    *
+  FROM `my-project`.`scm`.`certificates`
+  WHERE
+    NOT account IN (
+      SELECT
+        account
+      FROM `my-project`.`scm`.`forgotten_accounts`
+    )
+) AS certificates
 WHERE
   status IN ('REVOKED', 'REVOKING', 'CANCLEREVOKING')

@@ -10,6 +10,16 @@ SELECT
   domain_type,
   validity_period,
   description
-FROM `my-project`.`scm`.`certificates`
+FROM (
+  SELECT
+    *
+  FROM `my-project`.`scm`.`certificates`
+  WHERE
+    NOT account IN (
+      SELECT
+        account
+      FROM `my-project`.`scm`.`forgotten_accounts`
+    )
+) AS certificates
 WHERE
   status = 'UNPASSED'

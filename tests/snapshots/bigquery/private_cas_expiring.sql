@@ -14,6 +14,16 @@ SELECT
   ) / 86400) AS INT64) AS days_left,
   not_after <= CURRENT_TIMESTAMP() + INTERVAL 30 DAY AS expiring,
   crl_enabled
-FROM `my-project`.`scm`.`private_cas`
+FROM (
+  SELECT
+    *
+  FROM `my-project`.`scm`.`private_cas`
+  WHERE
+    NOT account IN (
+      SELECT
+        account
+      FROM `my-project`.`scm`.`forgotten_accounts`
+    )
+) AS private_cas
 WHERE
   status <> 'DELETED'

@@ -9,7 +9,17 @@ SELECT
   CAST(FLOOR((
     UNIX_SECONDS(not_after) - UNIX_SECONDS(CURRENT_TIMESTAMP())
   ) / 86400) AS INT64) AS days_left
-FROM `my-project`.`scm`.`private_certificates`
+FROM (
+  SELECT
+    *
+  FROM `my-project`.`scm`.`private_certificates`
+  WHERE
+    NOT account IN (
+      SELECT
+        account
+      FROM `my-project`.`scm`.`forgotten_accounts`
+    )
+) AS private_certificates
 WHERE
   status = 'ISSUED'
   AND not_after > CURRENT_TIMESTAMP()

@@ -7,13 +7,33 @@ WITH ranked AS (
     outcome,
     error,
     ROW_NUMBER() OVER (PARTITION BY account, resource ORDER BY started_at DESC) AS recency
-  FROM `my-project`.`scm`.`sync_log`
+  FROM (
+    SELECT
+      *
+    FROM `my-project`.`scm`.`sync_log`
+    WHERE
+      NOT account IN (
+        SELECT
+          account
+        FROM `my-project`.`scm`.`forgotten_accounts`
+      )
+  ) AS sync_log
 ), loaded AS (
   SELECT
     account,
     resource,
     MAX(finished_at) AS last_loaded_at
-  FROM `my-project`.`scm`.`sync_log`
+  FROM (
+    SELECT
+      *
+    FROM `my-project`.`scm`.`sync_log`
+    WHERE
+      NOT account IN (
+        SELECT
+          account
+        FROM `my-project`.`scm`.`forgotten_accounts`
+      )
+  ) AS sync_log
   WHERE
     outcome = 'loaded'
   GROUP BY
