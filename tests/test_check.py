@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from scm_source.simulator import CertificateRecord, Dataset, Simulator, SimulatorOptions
-from tests.conftest import scm_export
+from tests.conftest import LISTS_ONLY, scm_export
 from tests.oracle import RANKS, Policy, expected
 
 DAY = timedelta(days=1)
@@ -73,8 +73,8 @@ class Warehouse:
             ]
         return env
 
-    def run(self) -> int:
-        return scm_export("run", cwd=self.folder, env=self.env()).returncode
+    def run(self, *args: str) -> int:
+        return scm_export("run", *args, cwd=self.folder, env=self.env()).returncode
 
     def command(self, *args: str, env: dict[str, str] | None = None) -> Any:
         return scm_export(*args, cwd=self.folder, env={**self.env(), **(env or {})})
@@ -101,6 +101,21 @@ def warehouse(tmp_path: Path) -> Iterator[Warehouse]:
         loaded.close()
 
 
+@pytest.fixture(scope="module")
+def with_findings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    """Loaded once with every certificate expiring in two days, for the tests that only read:
+    usage errors, a closed pipe."""
+    dataset = healthy()
+    for record in dataset.certificates:
+        set_state(dataset, record, "ISSUED", 2 * DAY + timedelta(hours=5))
+    loaded = Warehouse(tmp_path_factory.mktemp("findings"), {"alpha": dataset})
+    try:
+        assert loaded.run() == 0
+        yield loaded
+    finally:
+        loaded.close()
+
+
 def alpha(warehouse: Warehouse) -> Dataset:
     return warehouse.simulators["alpha"].dataset
 
@@ -115,44 +130,45 @@ def test_nothing_to_act_on_exits_0(warehouse: Warehouse) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("status", "left", "reason"),
-    [
-        ("ISSUED", 5 * DAY + timedelta(hours=3), "expires in 5 days"),
-        ("ISSUED", DAY + timedelta(hours=3), "expires in 1 day"),
-        ("ISSUED", -3 * DAY - timedelta(hours=1), "expired 3 days ago"),
-        ("UNPASSED", 300 * DAY, "failed domain validation"),
-    ],
+FINDINGS = (  # (status, time left, the reason's words): one certificate each
+    ("ISSUED", 5 * DAY + timedelta(hours=3), "expires in 5 days"),
+    ("ISSUED", DAY + timedelta(hours=3), "expires in 1 day"),
+    ("ISSUED", -3 * DAY - timedelta(hours=1), "expired 3 days ago"),
+    ("UNPASSED", 300 * DAY, "failed domain validation"),
 )
-def test_a_finding_alone_is_one_line_graded_as_the_policy_says_and_exits_3(
-    warehouse: Warehouse, status: str, left: timedelta, reason: str
+
+
+def test_each_finding_is_one_line_graded_as_the_policy_says_and_exit_3(
+    warehouse: Warehouse,
 ) -> None:
     dataset = alpha(warehouse)
-    record = dataset.certificates[2]
-    set_state(dataset, record, status, left)
+    records = dataset.certificates[1 : 1 + len(FINDINGS)]
+    for record, (status, left, _) in zip(records, FINDINGS, strict=True):
+        set_state(dataset, record, status, left)
     assert warehouse.run() == 0
     checked = warehouse.check()
     assert checked.returncode == 3, checked.stderr
-    [(severity, finding_id)] = expected(
-        dataset, Policy(), datetime.now(timezone.utc), "alpha"
-    ).values()
-    [line, count] = checked.stdout.splitlines()
-    subject = f"{record.api['id']} {record.api['name']}"
-    assert line.startswith(f"{severity:<8} alpha  {subject}: {reason}")
-    assert count == f"1 finding: 1 {severity}"
-    [found] = warehouse.found()
-    assert (found["finding_id"], found["severity"], found["certificate_id"]) == (
-        finding_id,
-        severity,
-        record.api["id"],
-    )
-    assert {"account", "action", "days_left", "name"} <= found.keys()
+    oracle = expected(dataset, Policy(), datetime.now(timezone.utc), "alpha")
+    *lines, count = checked.stdout.splitlines()
+    for record, (_, _, reason) in zip(records, FINDINGS, strict=True):
+        severity, _ = oracle[record.api["id"]]
+        subject = f"{record.api['id']} {record.api['name']}"
+        [line] = [line for line in lines if f"  {subject}: " in line]
+        assert line.startswith(f"{severity:<8} alpha  {subject}: {reason}")
+    assert len(lines) == len(FINDINGS)
+    severities = [severity for severity, _ in oracle.values()]
+    said = [f"{severities.count(s)} {s}" for s in ("critical", "high", "medium", "low")]
+    assert count == f"{len(FINDINGS)} findings: " + ", ".join(n for n in said if n[0] != "0")
+    found = warehouse.found()
+    assert {f["certificate_id"]: (f["severity"], f["finding_id"]) for f in found} == oracle
+    assert all({"account", "action", "days_left", "name"} <= f.keys() for f in found)
 
 
-def test_min_severity_counts_only_what_is_at_or_above_it(warehouse: Warehouse) -> None:
+def test_one_finding_is_counted_in_the_singular(warehouse: Warehouse) -> None:
     dataset = alpha(warehouse)
     set_state(dataset, dataset.certificates[0], "UNPASSED", 300 * DAY)  # low by default
     assert warehouse.run() == 0
+    assert warehouse.check().stdout.splitlines()[-1] == "1 finding: 1 low"
     assert warehouse.check("--min-severity", "low").returncode == 3
     above = warehouse.check("--min-severity", "medium")
     assert (above.returncode, above.stdout) == (0, "Nothing needs action.\n")
@@ -213,24 +229,18 @@ def test_an_account_not_loaded_for_longer_than_the_policy_allows_is_stale(
     ],
 )
 def test_a_usage_error_exits_2_not_3_in_one_line(
-    warehouse: Warehouse, args: tuple[str, ...], says: str
+    with_findings: Warehouse, args: tuple[str, ...], says: str
 ) -> None:
-    dataset = alpha(warehouse)
-    set_state(dataset, dataset.certificates[0], "ISSUED", -DAY)  # a finding exists
-    assert warehouse.run() == 0
-    checked = warehouse.check(*args)
+    checked = with_findings.check(*args)
     assert checked.returncode == 2 and "Traceback" not in checked.stderr
     [line] = checked.stderr.splitlines()
     assert line.startswith("scm-export: error: ") and says in line
 
 
 def test_a_reader_that_closes_the_pipe_early_leaves_exit_3_and_no_error(
-    warehouse: Warehouse,
+    with_findings: Warehouse,
 ) -> None:
-    dataset = alpha(warehouse)
-    for record in dataset.certificates:
-        set_state(dataset, record, "ISSUED", 2 * DAY + timedelta(hours=5))
-    assert warehouse.run() == 0
+    warehouse = with_findings
     environment = {**warehouse.env(), "DLT_DATA_DIR": str(warehouse.folder / "dlt-data")}
     reader = subprocess.Popen(
         [sys.executable, "-m", "scm_export.cli", "check"],
@@ -373,10 +383,10 @@ def test_forget_retires_a_gone_account_from_check_and_views_and_a_run_brings_it_
 ) -> None:
     datasets = {"alpha": healthy(), "beta": healthy(seed=8)}
     warehouse = Warehouse(tmp_path, datasets)
-    try:
-        assert warehouse.run() == 0
+    try:  # the lists alone: forgetting is about accounts, not what the estate adds
+        assert warehouse.run(*LISTS_ONLY) == 0
         warehouse.tokens["beta"] = "check-beta-revoked-0123456789abcdef0"
-        assert warehouse.run() == 1
+        assert warehouse.run(*LISTS_ONLY) == 1
         assert warehouse.check().returncode == 3  # beta's failed sync
         unknown = warehouse.command("forget", "gamma")
         assert unknown.returncode == 2
@@ -398,7 +408,7 @@ def test_forget_retires_a_gone_account_from_check_and_views_and_a_run_brings_it_
             assert accounts("certificates_history") == {"alpha", "beta"}  # history stays
             assert accounts("certificates") == {"alpha", "beta"}
         warehouse.tokens["beta"] = TOKENS["beta"]
-        assert warehouse.run() == 0
+        assert warehouse.run(*LISTS_ONLY) == 0
         with duckdb.connect(str(warehouse.file), read_only=True) as connection:
             rows = connection.execute("SELECT DISTINCT account FROM scm.sync_status").fetchall()
         assert {row[0] for row in rows} == {"alpha", "beta"}

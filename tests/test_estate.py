@@ -366,7 +366,8 @@ def test_one_object_failing_in_one_account_fails_there_alone(
         "estate", warehouse.destination, warehouse.dataset_name, pipelines_dir=str(tmp_path)
     )
     with simulators["alpha"], simulators["beta"], pytest.raises(ScmAccountsFailed) as failed:
-        load(pipeline, scm_source(accounts=accounts_of(simulators)))
+        # one attempt: the failure, not the retries' backoff, is what is tested
+        load(pipeline, scm_source(accounts=accounts_of(simulators), http={"max_attempts": 1}))
     assert [(f["account"], f["resource"]) for f in failed.value.failures] == [
         ("beta", "certificate_deployments")
     ]

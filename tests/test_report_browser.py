@@ -32,7 +32,7 @@ SECTIONS = ["syncs", "summary", "urgent", "weekly", "rest"]
 ESTATES = {
     "one account": {"alpha": (300, 11)},
     "two accounts, one failed": {"alpha": (300, 11), "beta": (200, 12)},
-    "a big inventory": {"alpha": (3000, 13)},
+    "a big inventory": {"alpha": (1500, 13)},
 }
 FAILED = {"two accounts, one failed": "beta"}
 
@@ -178,24 +178,26 @@ def test_the_report_opens_with_what_to_fix_first_in_chromium_fetching_nothing(
     proxy = Proxy()
     try:
         dumped = chromium("--dump-dom", page, profile=tmp_path / "dom", proxy=proxy)
-        shot = tmp_path / "report.png"
-        screenshot = chromium(
-            "--hide-scrollbars",
-            "--window-size=1280,1600",
-            f"--screenshot={shot}",
-            page,
-            profile=tmp_path / "shot",
-            proxy=proxy,
-        )
-        printed = tmp_path / "report.pdf"
-        chromium(f"--print-to-pdf={printed}", page, profile=tmp_path / "print", proxy=proxy)
+        if estate in FAILED:  # the page the README shows: screenshot and print it too
+            shot = tmp_path / "report.png"
+            screenshot = chromium(
+                "--hide-scrollbars",
+                "--window-size=1280,1600",
+                f"--screenshot={shot}",
+                page,
+                profile=tmp_path / "shot",
+                proxy=proxy,
+            )
+            printed = tmp_path / "report.pdf"
+            chromium(f"--print-to-pdf={printed}", page, profile=tmp_path / "print", proxy=proxy)
+            assert screenshot.returncode == 0, screenshot.stderr[-2000:]
+            pdf = printed.read_bytes()
+            assert pdf.startswith(b"%PDF") and (b"/Type /Page" in pdf or b"/Type/Page" in pdf)
+            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     finally:
         proxy.close()
-    assert dumped.returncode == 0 and screenshot.returncode == 0, dumped.stderr[-2000:]
-    pdf = printed.read_bytes()
-    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type/Page") >= 1
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
     assert [r for r in proxy.requests if not chromiums_own(r)] == []  # the page asked nothing
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
     dom = Dom()
     dom.feed(dumped.stdout)
