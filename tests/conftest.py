@@ -63,17 +63,26 @@ class Warehouse:
     dataset_name: str
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
-    """A DuckDB file, or a schema of its own in the real local PostgreSQL (dropped afterwards)."""
-    if request.param == "duckdb":
-        yield Warehouse(dlt.destinations.duckdb(str(tmp_path / "warehouse.duckdb")), "scm")
+@contextmanager
+def warehouse_of(kind: str, folder: Path) -> Iterator[Warehouse]:
+    """A DuckDB file in `folder`, or a schema of its own in the real local PostgreSQL (dropped
+    afterwards)."""
+    if kind == "duckdb":
+        yield Warehouse(dlt.destinations.duckdb(str(folder / "warehouse.duckdb")), "scm")
         return
     name = f"scm_test_{uuid.uuid4().hex[:10]}"
-    yield Warehouse(dlt.destinations.postgres(POSTGRES_DSN), name)
-    with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
-        for schema in (name, f"{name}_staging"):
-            cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    try:
+        yield Warehouse(dlt.destinations.postgres(POSTGRES_DSN), name)
+    finally:
+        with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+            for schema in (name, f"{name}_staging"):
+                cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
+    with warehouse_of(request.param, tmp_path) as chosen:
+        yield chosen
 
 
 def lists_source(**settings: Any) -> Any:

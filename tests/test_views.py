@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from scm_source.objects.registry import OBJECTS
 from scm_source.simulator import CertificateRecord, Dataset, Simulator
 from scm_source.warehouse.policy import POLICY_COLUMNS, POLICY_TABLE
 from scm_source.warehouse.views import install_views, render_create, render_select, views
-from tests.conftest import Warehouse, load_source, query, run_load
+from tests.conftest import Warehouse, load_source, query, run_load, warehouse_of
 from tests.oracle import USABLE
 
 VALID = USABLE
@@ -217,28 +218,39 @@ def view_datasets() -> Datasets:
     return three_accounts()
 
 
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def loaded(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    view_datasets: Datasets,
+) -> Iterator[Any]:
+    """The three accounts loaded once per destination: the tests below only read them."""
+    folder = tmp_path_factory.mktemp("views")
+    with warehouse_of(request.param, folder) as warehouse:
+        yield load_accounts(view_datasets, folder, warehouse)
+
+
 @pytest.mark.parametrize("view", list(COLUMNS))
 def test_each_view_returns_exactly_the_expected_rows(
-    view_datasets: Datasets, tmp_path: Path, warehouse: Warehouse, view: str
+    view_datasets: Datasets, loaded: Any, view: str
 ) -> None:
-    pipeline = load_accounts(view_datasets, tmp_path, warehouse)
     assert expected(view_datasets, view, datetime.now(timezone.utc), 30), (
         "the data must exercise the view"
     )
-    check(pipeline, view_datasets, view, 30)
+    check(loaded, view_datasets, view, 30)
 
 
 def test_a_name_covered_in_one_account_is_not_covered_in_another_and_no_domain_keeps_its_sans(
-    view_datasets: Datasets, tmp_path: Path, warehouse: Warehouse
+    view_datasets: Datasets, loaded: Any
 ) -> None:
-    pipeline = load_accounts(view_datasets, tmp_path, warehouse)
+    pipeline = loaded
     shared = SHARED.lower()
     coverage = {
         row["account"]: (row["covering_certificates"], row["at_risk"])
         for row in query(
             pipeline,
             f"SELECT account, covering_certificates, at_risk"
-            f" FROM {warehouse.dataset_name}.domain_coverage WHERE name = '{shared}'",
+            f" FROM {pipeline.dataset_name}.domain_coverage WHERE name = '{shared}'",
         )
     }
     assert coverage["alpha"][0] >= 1 and coverage["alpha"][1] is False
@@ -246,12 +258,12 @@ def test_a_name_covered_in_one_account_is_not_covered_in_another_and_no_domain_k
     rollup = query(
         pipeline,
         f"SELECT accounts, accounts_at_risk, at_risk"
-        f" FROM {warehouse.dataset_name}.domain_coverage_by_name WHERE name = '{shared}'",
+        f" FROM {pipeline.dataset_name}.domain_coverage_by_name WHERE name = '{shared}'",
     )
     assert rollup == [{"accounts": 2, "accounts_at_risk": 1, "at_risk": True}]
     names = query(
         pipeline,
-        f"SELECT name FROM {warehouse.dataset_name}.certificate_domains"
+        f"SELECT name FROM {pipeline.dataset_name}.certificate_domains"
         " WHERE account = 'gamma' AND name LIKE '%no-domain.example.com' ORDER BY name",
     )
     assert names == [{"name": "no-domain.example.com"}, {"name": "www.no-domain.example.com"}]

@@ -2,8 +2,8 @@ CREATE OR REPLACE VIEW `my-project`.`scm`.`certificate_domains` AS
 SELECT DISTINCT
   c.account,
   c.id AS certificate_id,
-  LOWER(TRIM(name)) AS name,
-  STARTS_WITH(TRIM(name), '*.') AS is_wildcard,
+  LOWER(TRIM(host_name)) AS name,
+  STARTS_WITH(TRIM(host_name), '*.') AS is_wildcard,
   c.status,
   c.expire_time
 FROM (
@@ -17,6 +17,6 @@ FROM (
       FROM `my-project`.`scm`.`forgotten_accounts`
     )
 ) AS c
-CROSS JOIN UNNEST(SPLIT(COALESCE(c.domain, '') || ';' || COALESCE(c.sans, ''), ';')) AS name
+CROSS JOIN UNNEST(SPLIT(COALESCE(c.domain, '') || ';' || COALESCE(c.sans, ''), ';')) AS host_name
 WHERE
-  TRIM(name) <> ''
+  TRIM(host_name) <> ''
