@@ -29,23 +29,34 @@ class Watchdog:
         self._order = itertools.count()
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._stopped = False
 
     def watch(self, deadline: float, expire: Callable[[], None]) -> _Watch:
         watch = _Watch(expire)
         with self._changed:
-            while self._due and self._due[0][2].cancelled:  # answers read in time leave here
-                heapq.heappop(self._due)
-            heapq.heappush(self._due, (deadline, next(self._order), watch))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="scm-deadlines", daemon=True)
-                self._thread.start()
-            if self._due[0][2] is watch:
-                self._changed.notify()
+            stopped = self._stopped
+            if not stopped:
+                self._push(deadline, watch)
+        if stopped:  # watched after the stop: its deadline has passed already
+            watch.fire()
         return watch
 
-    def expire_all(self) -> None:
-        """Fires every watch now (the run stops: no answer is waited for any more)."""
+    def _push(self, deadline: float, watch: _Watch) -> None:
+        while self._due and self._due[0][2].cancelled:  # answers read in time leave here
+            heapq.heappop(self._due)
+        heapq.heappush(self._due, (deadline, next(self._order), watch))
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="scm-deadlines", daemon=True)
+            self._thread.start()
+        if self._due[0][2] is watch:
+            self._changed.notify()
+
+    def stop(self) -> None:
+        """Fires every watch now, and from now on each one as it is watched (the run stops: no
+        answer is waited for any more). Under one lock with `watch`, so that an exchange that
+        began as the run stopped is cut off too."""
         with self._changed:
+            self._stopped = True
             due, self._due = self._due, []
         for _, _, watch in due:
             watch.fire()
@@ -85,7 +96,7 @@ def stop_every_exchange() -> None:
     """Ctrl-C: every answer being read is cut off now and no request is sent after, so that the
     run's threads end at once instead of when their answers come."""
     STOPPED.set()
-    DEADLINES.expire_all()
+    DEADLINES.stop()
 
 
 def shut_at(deadline: float, sock: socket.socket | None, expired: threading.Event) -> _Watch:
