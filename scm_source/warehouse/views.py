@@ -271,6 +271,8 @@ def view_reader(pipeline: dlt.Pipeline) -> Iterator[ViewSelect]:
             raise ScmConfigError(
                 f"dataset {pipeline.dataset_name!r} has no certificates yet: run a load first"
             )
+        for setting in traits_for_dialect(dialect).before_reading:
+            client.execute_sql(setting)
 
         def select(view: str, columns: tuple[str, ...], order_by: str) -> list[tuple[Any, ...]]:
             inner = _rewritten(
