@@ -32,7 +32,7 @@ SECTIONS = ["syncs", "summary", "urgent", "weekly", "rest"]
 ESTATES = {
     "one account": {"alpha": (300, 11)},
     "two accounts, one failed": {"alpha": (300, 11), "beta": (200, 12)},
-    "a big inventory": {"alpha": (1500, 13)},
+    "a big inventory": {"alpha": (1000, 13)},
 }
 FAILED = {"two accounts, one failed": "beta"}
 
