@@ -7,6 +7,7 @@ import math
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dlt
 import pytest
@@ -173,14 +174,48 @@ def test_every_value_equals_the_simulators(
 def test_expire_time_is_read_in_the_configured_zone(
     tmp_path: Path, duckdb_destination: Any, zone: str
 ) -> None:
-    """The simulator writes wall times in `zone`; read in the same zone, every instant matches."""
+    """The simulator writes wall times in `zone`; read in the same zone, every instant matches,
+    except that a wall time the zone shows twice (the hour its clocks go back) is read as the
+    earlier instant: the string cannot say which, and an expiry is then never reported late."""
     dataset = Dataset.generate(certificates=40, csrs=1, seed=3, zone=zone)
     with Simulator(dataset) as simulator:
         settings = {} if zone == "Asia/Shanghai" else {"expire_time_zone": zone}
         pipeline = run_load(simulator, tmp_path, duckdb_destination, certificates=settings)
     rows = table_rows(pipeline, "certificates")
-    expected = {record.api["id"]: record.expires_at for record in listed(dataset).values()}
+    expected = {
+        record.api["id"]: earlier_reading(record.expires_at, zone)
+        for record in listed(dataset).values()
+    }
     assert {key: row["expire_time"] for key, row in rows.items()} == expected
+
+
+def earlier_reading(instant: datetime, zone: str) -> datetime:
+    """The earlier of the instants `instant`'s wall time in `zone` may mean (the same one but
+    for the hour a year when the zone's clocks go back)."""
+    wall = instant.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    return min(
+        wall.replace(tzinfo=ZoneInfo(zone), fold=fold).astimezone(timezone.utc) for fold in (0, 1)
+    )
+
+
+def test_a_wall_time_shown_twice_is_read_as_the_earlier_instant(
+    tmp_path: Path, duckdb_destination: Any
+) -> None:
+    dataset = Dataset.generate(certificates=5, csrs=1, seed=3, zone="America/Los_Angeles")
+    record = next(iter(listed(dataset).values()))
+    # 01:30 on 2 Nov 2025 happened twice in Los Angeles: 08:30 UTC (PDT), then 09:30 UTC (PST).
+    record.expires_at = datetime(2025, 11, 2, 9, 30, tzinfo=timezone.utc)
+    record.api["expire_time"] = dataset.format_expire_time(record.expires_at)
+    dataset.invalidate()
+    with Simulator(dataset) as simulator:
+        pipeline = run_load(
+            simulator,
+            tmp_path,
+            duckdb_destination,
+            certificates={"expire_time_zone": "America/Los_Angeles"},
+        )
+    row = table_rows(pipeline, "certificates")[record.api["id"]]
+    assert row["expire_time"] == datetime(2025, 11, 2, 8, 30, tzinfo=timezone.utc)
 
 
 def test_wrong_zone_shifts_every_instant_by_the_zone_difference(
