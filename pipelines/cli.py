@@ -163,8 +163,8 @@ def check_command(args: argparse.Namespace) -> int:
     The findings are printed before any post, so a closed pipe or a failed post loses none."""
     checks.min_rank(args.min_severity)
     pipeline = _existing_pipeline(args)
-    if args.notify:
-        notify.channels(pipeline, args.webhook_url)  # a usage error before anything is read
+    # A usage error (nowhere to post) before anything is read.
+    channels = notify.channels(pipeline, args.webhook_url) if args.notify else []
     found = checks.findings(pipeline, args.min_severity)
     code = checks.EXIT_FINDINGS if found else 0
     with _closed_pipe_is_quiet(code):
@@ -175,9 +175,8 @@ def check_command(args: argparse.Namespace) -> int:
                 print(finding.line())
             print(checks.counted(found) if found else "Nothing needs action.")
         sys.stdout.flush()
-    if args.notify:
-        for line in notify.notify(pipeline, found, args.webhook_url):
-            print(line, file=sys.stderr)
+    for line in notify.notify(pipeline, found, channels):
+        print(line, file=sys.stderr)
     return code
 
 

@@ -14,7 +14,7 @@ from scm_source.errors import ScmConfigError
 from scm_source.extract.sync import FORGOTTEN, SYNC_LOG_COLUMNS, SyncEntry
 from scm_source.extract.tables import SYNC_LOG
 from scm_source.warehouse.finish import run_lock
-from scm_source.warehouse.views import install_views
+from scm_source.warehouse.views import install_views, loaded_tables
 
 EVERY_OBJECT = "*"  # the sync log's resource for a row about the whole account
 
@@ -48,7 +48,7 @@ def forget(pipeline: dlt.Pipeline, account: str) -> None:
 
 
 def _accounts(pipeline: dlt.Pipeline) -> set[str]:
-    if SYNC_LOG not in pipeline.default_schema.data_table_names(seen_data_only=True):
+    if SYNC_LOG not in loaded_tables(pipeline):
         return set()
     with pipeline.sql_client() as client:
         table = client.make_qualified_table_name(SYNC_LOG)

@@ -20,6 +20,7 @@ from dlt.common.runtime.slack import send_slack_message
 
 from scm_source.errors import ScmConfigError, ScmError
 from scm_source.rows.schema import INSTANT, columns
+from scm_source.warehouse.views import loaded_tables
 
 from .check import Finding, counted
 
@@ -70,7 +71,7 @@ def channels(pipeline: dlt.Pipeline, webhook_url: str | None) -> list[Channel]:
 def unsent(pipeline: dlt.Pipeline, found: list[Finding], channel: str) -> list[Finding]:
     """The findings this channel has not had at their present severity or higher."""
     sent: dict[str, int] = {}
-    if NOTIFICATIONS_TABLE in pipeline.default_schema.data_table_names(seen_data_only=True):
+    if NOTIFICATIONS_TABLE in loaded_tables(pipeline):
         with pipeline.sql_client() as client:
             table = client.make_qualified_table_name(NOTIFICATIONS_TABLE)
             rows = client.execute_sql(
@@ -103,11 +104,11 @@ def record(pipeline: dlt.Pipeline, sent: list[Finding], channel: str) -> None:
     )
 
 
-def notify(pipeline: dlt.Pipeline, found: list[Finding], webhook_url: str | None) -> list[str]:
+def notify(pipeline: dlt.Pipeline, found: list[Finding], chosen: list[Channel]) -> list[str]:
     """Posts each channel its unsent findings; what each got, in words. A channel that fails
     does not stop the others; the first failure is raised after them, as one line."""
     said, failures = [], []
-    for channel in channels(pipeline, webhook_url):
+    for channel in chosen:
         news = unsent(pipeline, found, channel.name)
         if not news:
             said.append(f"{channel.name}: nothing new")

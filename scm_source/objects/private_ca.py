@@ -11,11 +11,23 @@ from dlt.common.configuration import configspec
 from scm_source.config.values import one_of, whole_number_setting
 from scm_source.errors import ScmResponseError
 from scm_source.objects.kinds import OFFSET_MODES, ListSettings
+from scm_source.rows.schema import INSTANT, columns
 from scm_source.rows.values import Row, from_epoch_millis, parsed_field
 
 MAX_PAGE_SIZE = 1000
 REFUSED_PARAMETER = "PCA.00020001"
 TIMES = ("create_time", "delete_time", "not_before", "not_after")
+# What a CA and a private certificate both carry, in the order both tables hold it.
+ISSUANCE_COLUMNS = columns(
+    issuer_id="text",
+    issuer_name="text",
+    key_algorithm="text",
+    signature_algorithm="text",
+    freeze_flag="bigint",
+    gen_mode="text",
+    serial_number="text",
+    **dict.fromkeys(TIMES, INSTANT),
+)
 
 
 @configspec

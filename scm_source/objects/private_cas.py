@@ -13,6 +13,7 @@ from scm_source.config.endpoints import CCM
 from scm_source.config.values import one_of
 from scm_source.objects.kinds import PagedList, RowConverter, Table
 from scm_source.objects.private_ca import (
+    ISSUANCE_COLUMNS,
     REFUSED_PARAMETER,
     PcaListSettings,
     epoch_times,
@@ -20,7 +21,7 @@ from scm_source.objects.private_ca import (
 )
 from scm_source.paging.pages import ListEndpoint
 from scm_source.paging.steps import Split
-from scm_source.rows.schema import INSTANT, columns
+from scm_source.rows.schema import columns
 from scm_source.rows.values import Row, check_types, type_checks
 
 CA_STATUSES = ("PENDING", "ACTIVED", "DISABLED", "DELETED", "EXPIRED")  # ACTIVED: the API's
@@ -57,38 +58,27 @@ class PrivateCaSettings(PcaListSettings):
         return {**super().query(), **({"type": self.type} if self.type else {})}
 
 
-CA_COLUMNS = columns(
-    id="text",
-    type="text",
-    status="text",
-    path_length="bigint",
-    issuer_id="text",
-    issuer_name="text",
-    key_algorithm="text",
-    signature_algorithm="text",
-    freeze_flag="bigint",
-    gen_mode="text",
-    serial_number="text",
-    create_time=INSTANT,
-    delete_time=INSTANT,
-    not_before=INSTANT,
-    not_after=INSTANT,
-    common_name="text",
-    country="text",
-    state="text",
-    locality="text",
-    organization="text",
-    organizational_unit="text",
-    crl_enabled="bool",
-    crl_name="text",
-    crl_obs_bucket_name="text",
-    crl_valid_days="bigint",
-    crl_dis_point="text",
-    enterprise_project_id="text",
-    free_quota="bigint",
-    charging_mode="bigint",
-    cluster_id="text",
-)
+CA_COLUMNS = {
+    **columns(id="text", type="text", status="text", path_length="bigint"),
+    **ISSUANCE_COLUMNS,
+    **columns(
+        common_name="text",
+        country="text",
+        state="text",
+        locality="text",
+        organization="text",
+        organizational_unit="text",
+        crl_enabled="bool",
+        crl_name="text",
+        crl_obs_bucket_name="text",
+        crl_valid_days="bigint",
+        crl_dis_point="text",
+        enterprise_project_id="text",
+        free_quota="bigint",
+        charging_mode="bigint",
+        cluster_id="text",
+    ),
+}
 _CHECKS = type_checks(CA_COLUMNS)
 
 

@@ -13,6 +13,7 @@ from scm_source.config.endpoints import CCM
 from scm_source.config.values import one_of
 from scm_source.objects.kinds import PagedList, RowConverter, Table
 from scm_source.objects.private_ca import (
+    ISSUANCE_COLUMNS,
     REFUSED_PARAMETER,
     PcaListSettings,
     epoch_times,
@@ -20,7 +21,7 @@ from scm_source.objects.private_ca import (
 )
 from scm_source.paging.pages import ListEndpoint
 from scm_source.paging.steps import Split
-from scm_source.rows.schema import INSTANT, columns
+from scm_source.rows.schema import columns
 from scm_source.rows.values import Row, check_types, type_checks
 
 PRIVATE_CERTIFICATE_STATUSES = ("ISSUED", "REVOKED", "EXPIRED")
@@ -34,24 +35,11 @@ class PrivateCertificateSettings(PcaListSettings):
             one_of(f"{section}.status", self.status, PRIVATE_CERTIFICATE_STATUSES)
 
 
-PRIVATE_CERTIFICATE_COLUMNS = columns(
-    id="text",
-    status="text",
-    issuer_id="text",
-    issuer_name="text",
-    key_algorithm="text",
-    signature_algorithm="text",
-    freeze_flag="bigint",
-    gen_mode="text",
-    serial_number="text",
-    create_time=INSTANT,
-    delete_time=INSTANT,
-    not_before=INSTANT,
-    not_after=INSTANT,
-    common_name="text",
-    enc_serial_number="text",
-    enterprise_project_id="text",
-)
+PRIVATE_CERTIFICATE_COLUMNS = {
+    **columns(id="text", status="text"),
+    **ISSUANCE_COLUMNS,
+    **columns(common_name="text", enc_serial_number="text", enterprise_project_id="text"),
+}
 _CHECKS = type_checks(PRIVATE_CERTIFICATE_COLUMNS)
 # Read, never stored: the subject beyond its common name.
 _DROPPED = ("certificate_id", "distinguished_name", "enc_cert_info")

@@ -158,11 +158,8 @@ def _source_of(
     alias = table.alias or table.name
     if table.name in DECLARED_COLUMNS and table.name not in present:
         return exp.paren(_stand_in(table.name)).as_(alias)
-    if table.name not in LOADED_TABLES:
-        return _table(qualify(table.name), table.alias)
-    if "account" not in DECLARED_COLUMNS.get(table.name, {"account": {}}) or reader in (
-        FORGOTTEN_ACCOUNTS
-    ):
+    # A view, the policy (of no account), or the sync log that names the forgotten: as it is.
+    if table.name not in LOADED_TABLES - {POLICY_TABLE} or reader == FORGOTTEN_ACCOUNTS:
         return _table(qualify(table.name), table.alias)
     forgotten = exp.select("account").from_(_table(qualify(FORGOTTEN_ACCOUNTS)))
     kept = (
