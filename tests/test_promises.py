@@ -91,9 +91,11 @@ def test_the_run_lock_holds_on_a_new_duckdb_file(tmp_path: Path) -> None:
             for _ in range(2)
         ]
         assert sim.wait_for_received(3, timeout=60)  # one of them is mid-extract, held
-        time.sleep(0.5)
+        deadline = time.monotonic() + 60  # the held one cannot end: wait for the other to
+        while not [run for run in runs if run.poll() is not None] and time.monotonic() < deadline:
+            time.sleep(0.05)
         finished = [run for run in runs if run.poll() is not None]
-        assert len(finished) == 1  # the other stopped at once, while the first is held
+        assert len(finished) == 1  # the other stopped, while the first is held
         hold.set()
         outcomes = sorted(
             (run.wait(timeout=300), run.stderr.read().decode() if run.stderr else "")
