@@ -1,6 +1,7 @@
 """A BigQuery emulator for the tests: bqemulator 1.4.0 (DuckDB 1.5.5 and sqlglot underneath) in a
 virtualenv of its own, since its DuckDB differs from ours, started inside a network namespace
-with only loopback up (`unshare -n`), so that whatever it tries to download fails at once.
+with only loopback up (`unshare -n`), so that whatever it tries to download fails at once. The
+tests' commands join that namespace (`nsenter -n`) to reach it.
 
 `python -m tests.bigquery_emulator` sets the virtualenv up (CI does it before the suite); the
 tests call `ready()`, which sets it up when missing and says in one line why it cannot.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +23,6 @@ PACKAGES = (
     "numpy",  # bqemulator needs it and does not declare it
     f"duckdb-extension-spatial=={DUCKDB}",  # it loads spatial at start; PyPI ships it
     f"duckdb-extension-avro=={DUCKDB}",  # else it tries to download avro at start
-    "google-cloud-bigquery",
-    "pyarrow",
 )
 HOME = Path(
     os.environ.get(
@@ -30,13 +30,15 @@ HOME = Path(
     )
 )
 PYTHON = HOME / "venv" / "bin" / "python"
-CLIENT = Path(__file__).with_name("bigquery_client.py")
+PROJECT = "test-project"
+PORT = 9050
+ENDPOINT = f"http://127.0.0.1:{PORT}"
 
 
 def ready() -> str | None:
     """None when the emulator can run here, else why not, in one line."""
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "needs unshare and ip (util-linux, iproute2) for a network namespace of its own"
+    if not all(shutil.which(tool) for tool in ("unshare", "nsenter", "ip")):
+        return "needs unshare, nsenter and ip (util-linux, iproute2) for a network namespace"
     probe = subprocess.run(
         ["unshare", "-n", "ip", "link", "set", "lo", "up"], capture_output=True, check=False
     )
@@ -73,24 +75,54 @@ def set_up() -> str | None:
     return None
 
 
-def run(folder: Path) -> subprocess.CompletedProcess[str]:
-    """Starts the emulator inside a namespace of its own and runs the client there on `folder`
-    (its tables as parquet, its views' SQL), which writes what each view returned."""
-    script = f"""
-set -e
+class Emulator:
+    """The emulator in a network namespace of its own, for a `with` block; `run` runs a command
+    inside that namespace (in `env`, else this process's environment), with
+    BIGQUERY_EMULATOR_HOST pointing google's client at the emulator."""
+
+    def __init__(self, log: Path) -> None:
+        self._log = log
+        self._process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> Emulator:
+        listening = f"(exec 3<>/dev/tcp/127.0.0.1/{PORT}) 2>/dev/null"
+        script = f"""
 ip link set lo up
-HOME={HOME / "home"} {PYTHON} -m bqemulator start --rest-host 127.0.0.1 --rest-port 9050 \\
-  --grpc-host 127.0.0.1 --grpc-port 9060 --project test-project > {folder}/emulator.log 2>&1 &
-for _ in $(seq 1 120); do (exec 3<>/dev/tcp/127.0.0.1/9050) 2>/dev/null && break; sleep 0.5; done
-{PYTHON} {CLIENT} http://127.0.0.1:9050 {folder}
+HOME={HOME / "home"} {PYTHON} -m bqemulator start --rest-host 127.0.0.1 --rest-port {PORT} \\
+  --grpc-host 127.0.0.1 --grpc-port {PORT + 10} --project {PROJECT} > {self._log} 2>&1 &
+for _ in $(seq 240); do {listening} && echo listening && break; sleep 0.25; done
+wait
 """
-    return subprocess.run(
-        ["unshare", "-n", "bash", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+        self._process = subprocess.Popen(
+            ["unshare", "-n", "bash", "-c", script],
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # the emulator goes with the namespace's shell
+        )
+        assert self._process.stdout is not None
+        if self._process.stdout.readline() != "listening\n":
+            self.__exit__()
+            raise RuntimeError(f"the emulator did not listen: {self._log.read_text()[-2000:]}")
+        return self
+
+    def run(
+        self, command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        assert self._process is not None
+        return subprocess.run(
+            ["nsenter", "-t", str(self._process.pid), "-n", *command],
+            cwd=cwd,
+            env={**(os.environ if env is None else env), "BIGQUERY_EMULATOR_HOST": ENDPOINT},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process is not None:
+            os.killpg(self._process.pid, signal.SIGTERM)
+            self._process.communicate(timeout=30)
 
 
 if __name__ == "__main__":

@@ -167,16 +167,24 @@ def own_postgres_database(prefix: str) -> Iterator[str]:
         admin.close()
 
 
+def unconfigured_environment() -> dict[str, str]:
+    """This process's environment without scm-export's and dlt's settings in it."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SOURCES__", "DESTINATION__"))
+    }
+
+
 def scm_export(
     *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """Runs the installed command as a user would, with dlt's data dir inside `cwd`."""
     environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("SOURCES__", "DESTINATION__"))
+        **unconfigured_environment(),
+        "DLT_DATA_DIR": str(cwd / "dlt-data"),
+        **(env or {}),
     }
-    environment.update({"DLT_DATA_DIR": str(cwd / "dlt-data"), **(env or {})})
     return subprocess.run(
         [sys.executable, "-m", "scm_export.cli", *args],
         cwd=cwd,

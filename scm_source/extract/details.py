@@ -105,5 +105,5 @@ def _carried(walk: AccountWalk, units: set[str]) -> pa.Table:
     earlier = walk.earlier.rows(table.name, walk.account.alias)
     if earlier is None:
         raise ScmError(f"the earlier rows of {table.name} could not be read to carry them over")
-    kept = earlier.filter(pc.is_in(earlier.column(table.unit), pa.array(sorted(units))))
-    return conform(kept, table.columns)
+    earlier = conform(earlier, table.columns)
+    return earlier.filter(pc.is_in(earlier.column(table.unit), pa.array(sorted(units))))

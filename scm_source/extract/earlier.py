@@ -29,6 +29,8 @@ Read = TypeVar("Read")
 LastRead = tuple[str | None, datetime | None]
 # One for every Earlier: each object's run has its own, and they read the same warehouse.
 _ONE_READ_AT_A_TIME = threading.Lock()
+# Rows of the warehouse's answer read at a time.
+PAGE_ROWS = 20_000
 
 
 class Earlier:
@@ -55,12 +57,15 @@ class Earlier:
         return None if rows is None else {row[0]: (row[1], row[2]) for row in rows}
 
     def rows(self, table: str, account: str) -> pa.Table | None:
-        """Every row of the account, as arrow (the warehouse's types)."""
+        """Every row of the account, as arrow (the warehouse's types). Every page of the
+        answer: dlt's `cursor.arrow()` is its first page alone on BigQuery (a record batch),
+        which may hold fewer rows than the answer or none (the emulator's first page is empty)."""
 
         def arrow(client: SqlClientBase[Any], qualified: str) -> pa.Table:
             sql = f"SELECT * FROM {qualified} WHERE account = %s"
             with client.execute_query(sql, account) as cursor:
-                return cursor.arrow()
+                pages = [pa.table(page) for page in cursor.iter_arrow(chunk_size=PAGE_ROWS)]
+            return pa.concat_tables(pages, promote_options="permissive") if pages else pa.table({})
 
         return self._read(table, arrow)
 
