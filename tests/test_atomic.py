@@ -5,7 +5,6 @@ without the DuckDB capability declared in destinations.py a merge's DELETE commi
 from __future__ import annotations
 
 import glob
-import os
 import shutil
 import signal
 import subprocess
@@ -17,7 +16,7 @@ import duckdb
 import pytest
 
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
-from tests.conftest import LISTS_ONLY, UNBOUNDED
+from tests.conftest import LISTS_ONLY, UNBOUNDED, unconfigured_environment
 
 CERTIFICATES = 3_000
 MERGES = ("certificates", "certificates_history")
@@ -36,11 +35,7 @@ def _ids(database: Path) -> tuple[set[str], set[str]]:
 @pytest.mark.parametrize("merge", MERGES)
 def test_a_kill_inside_a_merge_leaves_the_old_state_or_the_new(tmp_path: Path, merge: str) -> None:
     dataset = Dataset.generate(certificates=CERTIFICATES, csrs=10, seed=1)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("SOURCES__", "DESTINATION__"))
-    }
+    env = unconfigured_environment()
     env["SOURCES__SCM_SOURCE__CERTIFICATES__OWNED_BY_SELF"] = "false"
     with Simulator(dataset, SimulatorOptions(**UNBOUNDED)) as sim:
         env = {**env, "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token}

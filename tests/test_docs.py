@@ -5,7 +5,6 @@ the README's test command as written."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from scm_source.simulator import AccessKey, Dataset, Simulator, SimulatorOptions
-from tests.conftest import REPO, own_postgres_database
+from tests.conftest import REPO, own_postgres_database, unconfigured_environment
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 COMMAND_LANGUAGES = {"sh": ["bash", "-eo", "pipefail"], "python": [".venv/bin/python", "-"]}
@@ -124,9 +123,7 @@ def newcomer(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         own_postgres_database("scm_docs") as database,
         Simulator(data, SimulatorOptions(access_keys=(KEY,))) as sim,
     ):
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__"))
-        }
+        env = unconfigured_environment()
         env |= {
             "HUAWEICLOUD_SDK_AK": KEY.access_key,
             "HUAWEICLOUD_SDK_SK": KEY.secret_key,

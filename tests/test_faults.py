@@ -4,7 +4,6 @@ test owns, so the shared server keeps serving the other tests)."""
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import psycopg2
 
 from scm_source.simulator import Dataset, Simulator
-from tests.conftest import LISTS_ONLY, POSTGRES_DSN, lists_source
+from tests.conftest import LISTS_ONLY, POSTGRES_DSN, lists_source, unconfigured_environment
 
 
 class CuttingForwarder:
@@ -71,11 +70,7 @@ class CuttingForwarder:
 def test_postgres_gone_mid_load_is_one_line_and_leaves_the_tables(tmp_path: Path) -> None:
     schema = f"scm_cut_{uuid.uuid4().hex[:8]}"
     first, second = Dataset.generate(400, 20, seed=1), Dataset.generate(3000, 200, seed=2)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("SOURCES__", "DESTINATION__"))
-    }
+    env = unconfigured_environment()
     env["DLT_DATA_DIR"] = str(tmp_path / "dlt")
     command = [
         sys.executable,

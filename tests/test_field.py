@@ -19,7 +19,14 @@ from scm_export.target import destination
 
 from scm_source import ScmAccountsFailed, finish, load
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
-from tests.conftest import POSTGRES_DSN, REPO, every_list, lists_source, scm_export
+from tests.conftest import (
+    POSTGRES_DSN,
+    REPO,
+    every_list,
+    lists_source,
+    scm_export,
+    unconfigured_environment,
+)
 
 
 def _token_env(simulator: Simulator, data_dir: Path) -> dict[str, str]:
@@ -242,11 +249,7 @@ def test_ctrl_c_prints_one_line_exits_130_and_loads_nothing(tmp_path: Path) -> N
     options = SimulatorOptions(hold=hold)
     with Simulator(dataset, options) as sim:
         env = {
-            **{
-                k: v
-                for k, v in os.environ.items()
-                if not k.startswith(("SOURCES__", "DESTINATION__"))
-            },
+            **unconfigured_environment(),
             **_token_env(sim, tmp_path / "dlt"),
         }
         process = subprocess.Popen(
@@ -305,7 +308,7 @@ def test_the_plain_dlt_script_runs_as_the_command_does(
     one-line failure and exit code, into the DuckDB file the environment names."""
     database = tmp_path / "script.duckdb"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__"))},
+        **unconfigured_environment(),
         **_token_env(sim, tmp_path / "dlt"),
         "SOURCES__SCM_SOURCE__ENDPOINT": sim.url,
         "DESTINATION__DUCKDB__CREDENTIALS": str(database),

@@ -22,7 +22,7 @@ import pytest
 from scm_source import ScmAccountsFailed, load
 from scm_source.http.deadlines import Watchdog
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
-from tests.conftest import lists_source, scm_export
+from tests.conftest import lists_source, scm_export, unconfigured_environment
 
 Answer = tuple[int, dict[str, str], bytes]
 Respond = Callable[[str, str, dict[str, str]], Answer]
@@ -535,11 +535,7 @@ def test_a_second_run_of_a_pipeline_stops_at_once_and_the_first_loads(tmp_path: 
     hold = threading.Event()
     with Simulator(dataset, SimulatorOptions(hold=hold)) as sim:
         env = {
-            **{
-                k: v
-                for k, v in os.environ.items()
-                if not k.startswith(("SOURCES__", "DESTINATION__"))
-            },
+            **unconfigured_environment(),
             "DLT_DATA_DIR": str(tmp_path / "dlt"),
             "SOURCES__SCM_SOURCE__HTTP__MAX_CONCURRENCY": "1",
             "SOURCES__SCM_SOURCE__CREDENTIALS__AUTH_TOKEN": sim.token,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -22,18 +21,14 @@ import pytest
 
 from scm_source import load, scm_source
 from scm_source.simulator import Dataset, Simulator, SimulatorOptions
-from tests.conftest import LISTS_ONLY, REPO, query, scm_export
+from tests.conftest import LISTS_ONLY, REPO, query, scm_export, unconfigured_environment
 
 TOKENS = {"good": "good-token-0123456789abcdef012345", "odd": "odd-token-0123456789abcdef0123456"}
 POSTGRES_NO_PASSWORD = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def command_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("SOURCES__", "DESTINATION__"))
-    }
+    environment = unconfigured_environment()
     return {**environment, "DLT_DATA_DIR": str(tmp_path / "dlt-data"), **extra}
 
 
